@@ -1,0 +1,81 @@
+// SQL for API keys. Only hashes are stored; tokens never reach this layer's reads.
+import type { Kysely } from 'kysely';
+import type { ApiKeyKind, ApiKeyRow, Database, NewApiKey } from '../db/schema.ts';
+
+export type ApiKeyWithCreator = ApiKeyRow & { creator_name: string | null; creator_image: string | null };
+
+/** The authentication lookup: one indexed read by token hash. */
+export function findActiveKeyByHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<Pick<ApiKeyRow, 'id' | 'kind' | 'user_id' | 'org_id' | 'project_id'> | undefined> {
+  return db
+    .selectFrom('api_keys')
+    .select(['id', 'kind', 'user_id', 'org_id', 'project_id'])
+    .where('token_hash', '=', tokenHash)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function insertApiKey(db: Kysely<Database>, key: NewApiKey): Promise<ApiKeyRow> {
+  return db.insertInto('api_keys').values(key).returningAll().executeTakeFirstOrThrow();
+}
+
+function withCreator(db: Kysely<Database>) {
+  return db
+    .selectFrom('api_keys as k')
+    .leftJoin('users as u', 'u.id', 'k.created_by')
+    .selectAll('k')
+    .select(['u.name as creator_name', 'u.image as creator_image']);
+}
+
+export function listPersonalKeys(db: Kysely<Database>, userId: string): Promise<ApiKeyWithCreator[]> {
+  return withCreator(db)
+    .where('k.user_id', '=', userId)
+    .where('k.kind', '=', 'personal')
+    .where('k.revoked_at', 'is', null)
+    .orderBy('k.id')
+    .execute();
+}
+
+export function listOrgKeys(db: Kysely<Database>, orgId: string): Promise<ApiKeyWithCreator[]> {
+  return withCreator(db)
+    .where('k.org_id', '=', orgId)
+    .where('k.kind', 'in', ['org', 'project'] as ApiKeyKind[])
+    .where('k.revoked_at', 'is', null)
+    .orderBy('k.id')
+    .execute();
+}
+
+export function findKeyById(db: Kysely<Database>, id: number): Promise<ApiKeyRow | undefined> {
+  return db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Marks a key revoked; returns false if it was already revoked (a concurrent revoke won). */
+export async function revokeKey(db: Kysely<Database>, id: number, at: string): Promise<boolean> {
+  const r = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: at })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Revokes every live project-scoped key of these projects (a transfer moved them out). Returns the ids. */
+export async function revokeProjectKeys(
+  db: Kysely<Database>,
+  projectIds: string[],
+  at: string,
+): Promise<number[]> {
+  if (projectIds.length === 0) return [];
+  const rows = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: at })
+    .where('kind', '=', 'project')
+    .where('project_id', 'in', projectIds)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,118 @@
+// Personal keys (/api_keys) and organization keys (/organizations/{org_id}/api_keys).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Config } from '../config.ts';
+import { principalOf } from '../http/authenticate.ts';
+import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
+import type { Services } from '../services.ts';
+import { presentCreatedKey, presentKeyListItem, presentRevokedKey } from './api-keys.presenter.ts';
+import {
+  ApiKeyCreateResponseSchema,
+  ApiKeyCreateSchema,
+  ApiKeyListItemSchema,
+  ApiKeyRevokeResponseSchema,
+  KeyIdParamsSchema,
+  OrgApiKeyCreateSchema,
+  OrgApiKeyListItemSchema,
+  OrgKeyIdParamsSchema,
+} from './api-keys.schemas.ts';
+
+export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; config: Config }> = async (
+  app,
+  { services, config },
+) => {
+  app.get(
+    '/api_keys',
+    {
+      schema: {
+        operationId: 'listApiKeys',
+        tags: ['API Key'],
+        summary: "List the caller's personal API keys",
+        response: { 200: Type.Array(ApiKeyListItemSchema), ...ErrorResponses },
+      },
+    },
+    async (req) => (await services.apiKeys.listPersonal(principalOf(req))).map(presentKeyListItem),
+  );
+
+  app.post(
+    '/api_keys',
+    {
+      schema: {
+        operationId: 'createApiKey',
+        tags: ['API Key'],
+        summary: 'Create a personal API key (the token is shown only in this response)',
+        body: ApiKeyCreateSchema,
+        response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentCreatedKey(await services.apiKeys.createPersonal(principalOf(req), req.body.key_name)),
+  );
+
+  app.delete(
+    '/api_keys/:key_id',
+    {
+      schema: {
+        operationId: 'revokeApiKey',
+        tags: ['API Key'],
+        summary: 'Revoke a personal API key',
+        params: KeyIdParamsSchema,
+        response: { 200: ApiKeyRevokeResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentRevokedKey(await services.apiKeys.revokePersonal(principalOf(req), req.params.key_id)),
+  );
+
+  app.get(
+    '/organizations/:org_id/api_keys',
+    {
+      schema: {
+        operationId: 'listOrgApiKeys',
+        tags: ['Organizations'],
+        summary: "List the organization's API keys (organization-wide and project-scoped)",
+        params: OrgParamsSchema,
+        response: { 200: Type.Array(OrgApiKeyListItemSchema), ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      (await services.apiKeys.listOrg(principalOf(req), req.params.org_id)).map(presentKeyListItem),
+  );
+
+  app.post(
+    '/organizations/:org_id/api_keys',
+    {
+      config: config.rateLimit.enabled
+        ? { rateLimit: { max: config.rateLimit.orgKeyCreatePerSecond, timeWindow: 1000 } }
+        : {},
+      schema: {
+        operationId: 'createOrgApiKey',
+        tags: ['Organizations'],
+        summary:
+          'Create an organization API key, or a project-scoped one with project_id (personal keys only)',
+        params: OrgParamsSchema,
+        body: OrgApiKeyCreateSchema,
+        response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentCreatedKey(await services.apiKeys.createOrg(principalOf(req), req.params.org_id, req.body)),
+  );
+
+  app.delete(
+    '/organizations/:org_id/api_keys/:key_id',
+    {
+      schema: {
+        operationId: 'revokeOrgApiKey',
+        tags: ['Organizations'],
+        summary: 'Revoke an organization or project-scoped API key',
+        params: OrgKeyIdParamsSchema,
+        response: { 200: ApiKeyRevokeResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentRevokedKey(
+        await services.apiKeys.revokeOrg(principalOf(req), req.params.org_id, req.params.key_id),
+      ),
+  );
+};

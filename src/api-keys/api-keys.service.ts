@@ -1,0 +1,164 @@
+// API key use cases: authenticate a token; personal keys; organization and project-scoped keys.
+import type { Db } from '../db/connect.ts';
+import type { ApiKeyKind, ApiKeyRow } from '../db/schema.ts';
+import { notFound } from '../domain/errors.ts';
+import { hashToken, isWellFormedToken, newApiKeyToken } from '../domain/ids.ts';
+import type { Principal } from '../domain/principal.ts';
+import { nowIso } from '../domain/time.ts';
+import { authorize } from '../policy/index.ts';
+import { accountSubject, subjectFor } from '../policy/subject.ts';
+import {
+  findActiveKeyByHash,
+  findKeyById,
+  insertApiKey,
+  listOrgKeys,
+  listPersonalKeys,
+  revokeKey,
+  type ApiKeyWithCreator,
+} from './api-keys.repository.ts';
+import type { LastUsedTracker } from './last-used.ts';
+
+export interface CreatedKey {
+  row: ApiKeyRow;
+  /** The only time the token exists outside the caller's hands. */
+  token: string;
+}
+
+export class ApiKeysService {
+  constructor(
+    private readonly db: Db,
+    private readonly lastUsed: LastUsedTracker,
+  ) {}
+
+  /**
+   * Token → principal, or null for anything that is not a live key. The checksum is checked
+   * first, so garbage and forged tokens cost no database lookup.
+   */
+  async authenticate(token: string, addr: string): Promise<Principal | null> {
+    if (!isWellFormedToken(token)) return null;
+    const key = await findActiveKeyByHash(this.db.kysely, hashToken(token));
+    if (!key) return null;
+    this.lastUsed.record(key.id, addr);
+    if (key.kind === 'personal' && key.user_id) return { kind: 'user', userId: key.user_id, keyId: key.id };
+    if (key.kind === 'org' && key.org_id) return { kind: 'org_key', orgId: key.org_id, keyId: key.id };
+    if (key.kind === 'project' && key.org_id && key.project_id) {
+      return { kind: 'project_key', orgId: key.org_id, projectId: key.project_id, keyId: key.id };
+    }
+    return null;
+  }
+
+  private async create(
+    kind: ApiKeyKind,
+    fields: { name: string; createdBy: string; userId?: string; orgId?: string; projectId?: string },
+  ): Promise<CreatedKey> {
+    const token = newApiKeyToken();
+    const row = await insertApiKey(this.db.kysely, {
+      kind,
+      name: fields.name,
+      token_hash: hashToken(token),
+      user_id: fields.userId ?? null,
+      org_id: fields.orgId ?? null,
+      project_id: fields.projectId ?? null,
+      created_by: fields.createdBy,
+      created_at: nowIso(),
+      last_used_at: null,
+      last_used_from_addr: '',
+      revoked_at: null,
+    });
+    return { row, token };
+  }
+
+  // --- personal keys -------------------------------------------------------------------------
+
+  async listPersonal(principal: Principal): Promise<ApiKeyWithCreator[]> {
+    authorize('personal_api_key:list', accountSubject(principal));
+    if (principal.kind !== 'user') return [];
+    await this.lastUsed.flush();
+    return listPersonalKeys(this.db.kysely, principal.userId);
+  }
+
+  async createPersonal(principal: Principal, name: string): Promise<CreatedKey> {
+    authorize('personal_api_key:create', accountSubject(principal));
+    if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
+    return this.createPersonalFor(principal.userId, name);
+  }
+
+  /** Operator path (CLI, bootstrap, invitation acceptance). */
+  createPersonalFor(userId: string, name: string): Promise<CreatedKey> {
+    return this.create('personal', { name, createdBy: userId, userId });
+  }
+
+  async revokePersonal(principal: Principal, keyId: number): Promise<ApiKeyRow> {
+    authorize('personal_api_key:revoke', accountSubject(principal));
+    const key = await findKeyById(this.db.kysely, keyId);
+    // Someone else's key does not exist for this caller.
+    if (!key || key.kind !== 'personal' || principal.kind !== 'user' || key.user_id !== principal.userId) {
+      throw notFound('API key');
+    }
+    return this.revoke(key);
+  }
+
+  // --- organization and project-scoped keys ---------------------------------------------------
+
+  async listOrg(principal: Principal, orgId: string): Promise<ApiKeyWithCreator[]> {
+    authorize('org_api_key:list', await subjectFor(this.db.kysely, principal, orgId));
+    await this.lastUsed.flush();
+    return listOrgKeys(this.db.kysely, orgId);
+  }
+
+  async createOrg(
+    principal: Principal,
+    orgId: string,
+    input: { key_name: string; project_id?: string | undefined },
+  ): Promise<CreatedKey> {
+    const k = this.db.kysely;
+    const subject = await subjectFor(k, principal, orgId);
+    authorize(input.project_id === undefined ? 'org_api_key:create' : 'project_api_key:create', subject);
+    if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
+    if (input.project_id !== undefined) {
+      const project = await k
+        .selectFrom('projects')
+        .select('id')
+        .where('id', '=', input.project_id)
+        .where('org_id', '=', orgId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (!project) throw notFound('project');
+      return this.create('project', {
+        name: input.key_name,
+        createdBy: principal.userId,
+        orgId,
+        projectId: project.id,
+      });
+    }
+    return this.create('org', { name: input.key_name, createdBy: principal.userId, orgId });
+  }
+
+  /** Operator path (CLI): an organization key created on behalf of a user. */
+  createOrgFor(userId: string, orgId: string, name: string, projectId?: string): Promise<CreatedKey> {
+    return projectId
+      ? this.create('project', { name, createdBy: userId, orgId, projectId })
+      : this.create('org', { name, createdBy: userId, orgId });
+  }
+
+  async revokeOrg(principal: Principal, orgId: string, keyId: number): Promise<ApiKeyRow> {
+    const k = this.db.kysely;
+    const subject = await subjectFor(k, principal, orgId);
+    // Outsiders and project-scoped keys are refused before learning whether the key exists.
+    authorize('org_api_key:list', subject);
+    const key = await findKeyById(k, keyId);
+    if (!key || key.kind === 'personal' || key.org_id !== orgId) throw notFound('API key');
+    const own = principal.kind === 'user' && key.kind === 'project' && key.created_by === principal.userId;
+    authorize(own ? 'org_api_key:revoke_own' : 'org_api_key:revoke', subject);
+    return this.revoke(key);
+  }
+
+  /** Revoking is immediate (no cache to expire) and idempotent: a revoked key answers as revoked again. */
+  private async revoke(key: ApiKeyRow): Promise<ApiKeyRow> {
+    await this.lastUsed.flush();
+    const at = nowIso();
+    await revokeKey(this.db.kysely, key.id, at);
+    const fresh = await findKeyById(this.db.kysely, key.id);
+    return fresh ?? { ...key, revoked_at: at };
+  }
+}

@@ -1,0 +1,130 @@
+// `npx orgplane …`: the operator's CLI. Commands call services directly (no HTTP, no Fastify routes).
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { loadConfig, PLANS, type Plan } from '../config.ts';
+import { openDatabase, type Db } from '../db/connect.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { AppError } from '../domain/errors.ts';
+import { createServices, type Services } from '../services.ts';
+import { serve } from '../main.ts';
+
+const log = pino({ level: 'warn' });
+
+async function withServices<T>(fn: (s: Services, db: Db) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    await migrateToLatest(db);
+    const services = createServices(db, config, log);
+    return await fn(services, db);
+  } finally {
+    await db.close();
+  }
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+const program = new Command()
+  .name('orgplane')
+  .description("orgplane: a self-hosted server for Neon's Organizations API (v2)")
+  .showHelpAfterError()
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+program
+  .command('serve')
+  .description('start the server (PORT, HOST, DATABASE_URL, ORGPLANE_DATA_DIR, …; see the README)')
+  .action(async () => {
+    await serve();
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    await withServices(async (_s, db) => {
+      const applied = await migrateToLatest(db);
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    });
+  });
+
+const users = program.command('users').description('manage users');
+users
+  .command('create')
+  .description('create a user')
+  .requiredOption('--email <email>', 'email address')
+  .option('--name <name>', 'display name')
+  .action(async (o: { email: string; name?: string }) => {
+    await withServices(async (s) => {
+      const u = await s.users.create({ email: o.email, name: o.name });
+      print({ id: u.id, email: u.email, name: u.name });
+    });
+  });
+
+const orgs = program.command('orgs').description('manage organizations');
+orgs
+  .command('create')
+  .description('create an organization with an existing user as its admin')
+  .requiredOption('--name <name>', 'organization name')
+  .requiredOption('--admin <email>', "email of the user who becomes the organization's admin")
+  .addOption(new Option('--plan <plan>', 'plan').choices(PLANS as string[]).default('free'))
+  .action(async (o: { name: string; admin: string; plan: Plan }) => {
+    await withServices(async (s) => {
+      const org = await s.organizations.createForEmail(o.admin, { name: o.name, plan: o.plan });
+      print({ id: org.id, name: org.name, plan: org.plan });
+    });
+  });
+orgs
+  .command('set-plan')
+  .description("change an organization's plan")
+  .requiredOption('--org <org_id>', 'organization id')
+  .addOption(new Option('--plan <plan>', 'plan').choices(PLANS as string[]).makeOptionMandatory())
+  .action(async (o: { org: string; plan: Plan }) => {
+    await withServices(async (s) => {
+      const org = await s.organizations.setPlan(o.org, o.plan);
+      print({ id: org.id, name: org.name, plan: org.plan });
+    });
+  });
+
+const members = program.command('members').description('manage organization members');
+members
+  .command('add')
+  .description('add an existing user to an organization')
+  .requiredOption('--org <org_id>', 'organization id')
+  .requiredOption('--email <email>', "the user's email")
+  .addOption(new Option('--role <role>', 'role').choices(['admin', 'member']).default('member'))
+  .action(async (o: { org: string; email: string; role: 'admin' | 'member' }) => {
+    await withServices(async (s) => {
+      const m = await s.members.add(o.org, o.email, o.role);
+      print({ id: m.id, org_id: m.org_id, user_id: m.user_id, role: m.role });
+    });
+  });
+
+const keys = program.command('keys').description('manage API keys');
+keys
+  .command('create')
+  .description('create a personal API key for a user (the token is printed once)')
+  .requiredOption('--email <email>', "the key owner's email")
+  .option('--name <name>', 'key name', 'cli')
+  .action(async (o: { email: string; name: string }) => {
+    await withServices(async (s) => {
+      const { findUserByEmail } = await import('../users/users.repository.ts');
+      const user = await findUserByEmail(s.db.kysely, o.email);
+      if (!user) throw new AppError('NOT_FOUND', `user ${o.email} not found`);
+      const { row, token } = await s.apiKeys.createPersonalFor(user.id, o.name);
+      print({ id: row.id, name: row.name, key: token });
+    });
+  });
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const message = err instanceof AppError ? err.message : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`orgplane: ${message}\n`);
+    process.exit(1);
+  }
+}
+
+await runCli(process.argv);

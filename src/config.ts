@@ -1,0 +1,87 @@
+// The only reader of process.env: everything else receives a typed Config.
+import path from 'node:path';
+
+export type Plan = 'free' | 'launch' | 'scale' | 'business' | 'enterprise';
+export const PLANS: readonly Plan[] = ['free', 'launch', 'scale', 'business', 'enterprise'];
+
+export interface RateLimitConfig {
+  enabled: boolean;
+  /** Requests per minute per key (Neon: 700). */
+  perMinute: number;
+  /** Creating organization keys, per second per key (Neon: 10). */
+  orgKeyCreatePerSecond: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Embedded SQLite lives here unless DATABASE_URL is set. */
+  dataDir: string;
+  /** postgres://… ; when set, PostgreSQL is used instead of SQLite. */
+  databaseUrl: string | undefined;
+  /** Test-only: run against one PostgreSQL schema instead of public. */
+  pgSchema: string | undefined;
+  adminEmail: string;
+  publicUrl: string;
+  /** Addresses (or CIDRs) of reverse proxies whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  rateLimit: RateLimitConfig;
+  /** How often batched last-used timestamps are written, in ms. */
+  lastUsedFlushMs: number;
+  logLevel: string;
+  /** Per-plan project limits; transfers and creates beyond them fail. */
+  projectLimits: Record<Plan, number>;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  invitationTtlHours: number;
+  invitationsPerOrgPerHour: number;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const port = int(env, 'PORT', 4000);
+  const host = env.HOST || '127.0.0.1';
+  const rl = (env.ORGPLANE_RATE_LIMIT ?? 'on').toLowerCase();
+  const base: Config = {
+    host,
+    port,
+    dataDir: path.resolve(env.ORGPLANE_DATA_DIR || './data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    pgSchema: undefined,
+    adminEmail: env.ORGPLANE_ADMIN_EMAIL || 'admin@localhost',
+    publicUrl: (env.PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(
+      /\/+$/,
+      '',
+    ),
+    trustedProxies: (env.ORGPLANE_TRUSTED_PROXIES || '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    rateLimit: {
+      enabled: !['off', '0', 'false', 'no'].includes(rl),
+      perMinute: int(env, 'ORGPLANE_RATE_LIMIT_PER_MINUTE', 700),
+      orgKeyCreatePerSecond: int(env, 'ORGPLANE_RATE_LIMIT_ORG_KEYS_PER_SECOND', 10),
+    },
+    lastUsedFlushMs: int(env, 'ORGPLANE_LAST_USED_FLUSH_MS', 1000),
+    logLevel: env.LOG_LEVEL || 'info',
+    projectLimits: {
+      free: int(env, 'ORGPLANE_PROJECT_LIMIT_FREE', 100),
+      launch: int(env, 'ORGPLANE_PROJECT_LIMIT_LAUNCH', 100),
+      scale: int(env, 'ORGPLANE_PROJECT_LIMIT_SCALE', 1000),
+      business: int(env, 'ORGPLANE_PROJECT_LIMIT_BUSINESS', 5000),
+      enterprise: int(env, 'ORGPLANE_PROJECT_LIMIT_ENTERPRISE', 100000),
+    },
+    smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM || 'orgplane <no-reply@localhost>',
+    invitationTtlHours: int(env, 'ORGPLANE_INVITATION_TTL_HOURS', 24 * 7),
+    invitationsPerOrgPerHour: int(env, 'ORGPLANE_INVITATIONS_PER_ORG_PER_HOUR', 1000),
+  };
+  return { ...base, ...overrides };
+}

@@ -1,0 +1,84 @@
+// Table interfaces for Kysely. Timestamps are ISO-8601 UTC strings with milliseconds on both
+// SQLite and PostgreSQL (TEXT columns), so both databases sort and compare them identically.
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export type MemberRole = 'admin' | 'member';
+
+export interface UsersTable {
+  id: string; // uuid
+  email: string;
+  /** Lower-cased email: the unique key; emails compare case-insensitively. */
+  email_lower: string;
+  name: string;
+  last_name: string;
+  image: string;
+  password_hash: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrganizationsTable {
+  id: string; // org-word-word-12345678
+  name: string;
+  handle: string;
+  plan: string;
+  managed_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembersTable {
+  id: string; // uuid: the member id used in /members/{member_id}
+  org_id: string;
+  user_id: string;
+  role: MemberRole;
+  /** Copy of the user's lower-cased email so members can be sorted and paged by email with an index. */
+  email: string;
+  joined_at: string;
+}
+
+export type ApiKeyKind = 'personal' | 'org' | 'project';
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  kind: ApiKeyKind;
+  name: string;
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  token_hash: string;
+  /** Owner of a personal key. */
+  user_id: string | null;
+  org_id: string | null;
+  project_id: string | null;
+  /** User who created the key. */
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+  last_used_from_addr: string;
+  revoked_at: string | null;
+}
+
+export interface ProjectsTable {
+  id: string;
+  org_id: string;
+  owner_id: string;
+  name: string;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  organizations: OrganizationsTable;
+  members: MembersTable;
+  api_keys: ApiKeysTable;
+  projects: ProjectsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type OrganizationRow = Selectable<OrganizationsTable>;
+export type MemberRow = Selectable<MembersTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type NewApiKey = Insertable<ApiKeysTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type OrganizationUpdate = Updateable<OrganizationsTable>;

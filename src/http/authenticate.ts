@@ -1,0 +1,58 @@
+// Bearer API key → request.principal. 401 (one identical body) only for missing, malformed,
+// unknown or revoked keys: Neon's CLI deletes its stored login on 401, so permission problems are 403.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError, MESSAGES } from '../domain/errors.ts';
+import type { Principal } from '../domain/principal.ts';
+import type { ApiKeysService } from '../api-keys/api-keys.service.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** false: the route is public (no API key). */
+    auth?: boolean;
+  }
+}
+
+/** Extra ways to authenticate (the console's session cookie), tried when no bearer token is sent. */
+export type PrincipalResolver = (request: FastifyRequest) => Promise<Principal | null>;
+
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1] ?? null;
+}
+
+/** The client address chain, client first; X-Forwarded-For counts only from trusted proxies. */
+export function clientAddressChain(request: FastifyRequest): string {
+  const ips = request.ips;
+  if (ips && ips.length > 1) return [...ips].reverse().join(',');
+  return request.ip ?? '';
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('UNAUTHORIZED', MESSAGES.unauthorized);
+  return request.principal;
+}
+
+export function installAuthentication(
+  app: FastifyInstance,
+  apiKeys: ApiKeysService,
+  extra: PrincipalResolver[] = [],
+): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.auth === false) return;
+    const token = bearerToken(request.headers.authorization);
+    if (token) {
+      request.principal = await apiKeys.authenticate(token, clientAddressChain(request));
+    } else if (request.headers.authorization === undefined) {
+      for (const resolve of extra) {
+        request.principal = await resolve(request);
+        if (request.principal) break;
+      }
+    }
+    if (!request.principal) throw new AppError('UNAUTHORIZED', MESSAGES.unauthorized);
+  });
+}

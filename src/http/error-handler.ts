@@ -1,0 +1,135 @@
+// Every error leaves as Neon's GeneralError { code, message, request_id }: AppError by its code,
+// framework and database errors by kind, anything unknown as a generic 500 (details only in the log).
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
+import { isBadTextError, isDatabaseUnavailable } from '../db/connect.ts';
+
+const STATUS_TO_CODE = new Map<number, ErrorCode>(
+  Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+export function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  extra?: Record<string, unknown>,
+): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify({ ...extra, code, message, request_id: reply.request.id }));
+}
+
+function classify(err: FastifyError & { code?: string }): { status: number; code: string; message: string } {
+  if (err.validation) {
+    return { status: 400, code: 'BAD_REQUEST', message: `invalid request: ${err.message}` };
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'request body is larger than 1 MiB' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'request body must be application/json',
+      };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: 'request body is empty but Content-Type is application/json',
+      };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, code: 'BAD_REQUEST', message: 'request body is not valid JSON' };
+  }
+  if (err instanceof SyntaxError || err.name === 'SyntaxError') {
+    return { status: 400, code: 'BAD_REQUEST', message: 'request body is not valid JSON' };
+  }
+  if (isBadTextError(err)) {
+    return {
+      status: 400,
+      code: 'BAD_REQUEST',
+      message: 'request contains text that cannot be stored (NUL bytes or invalid Unicode)',
+    };
+  }
+  const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // Fastify's own 4xx errors (bad content length, bad URL, …) carry safe messages.
+    return { status, code: STATUS_TO_CODE.get(status) ?? 'BAD_REQUEST', message: err.message };
+  }
+  return { status: 500, code: 'INTERNAL', message: 'internal server error' };
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  // Every registered (method, path) pair, to tell 405 (path exists, method does not) from 404.
+  const routes = FindMyWay({ ignoreTrailingSlash: false });
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const raw of methods) {
+      const m = raw.toUpperCase() as HTTPMethod;
+      if (m !== 'HEAD' && !routes.hasRoute(m, r.url)) routes.on(m, r.url, () => {});
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof AppError) {
+      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+      if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
+      if (error.code === 'RATE_LIMITED' && !reply.getHeader('retry-after')) reply.header('retry-after', '1');
+      return sendError(reply, error.status, error.code, error.message, error.body);
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', '1');
+      return sendError(reply, 503, 'UNAVAILABLE', 'the database is unavailable; retry shortly');
+    }
+    const c = classify(error);
+    if (c.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, c.status, c.code, c.message);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
+      (m) => routes.find(m as 'GET', path) !== null,
+    );
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(
+        reply,
+        405,
+        'METHOD_NOT_ALLOWED',
+        `method ${request.method} is not allowed on ${path}`,
+      );
+    }
+    return sendError(reply, 404, 'NOT_FOUND', `no route for ${request.method} ${path}`);
+  });
+}
+
+/**
+ * Validation messages that name the field and, for enums, the allowed values
+ * (TypeBox unions of literals otherwise read "must be equal to constant").
+ */
+export function formatSchemaErrors(
+  errors: Array<{ instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }>,
+  dataVar: string,
+): Error {
+  const first = errors[0];
+  if (!first) return new Error(`${dataVar} is invalid`);
+  let path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (first.keyword === 'required') {
+    path = [path, String(first.params.missingProperty)].filter(Boolean).join('.');
+  }
+  const field = path ? `${dataVar}.${path}` : dataVar;
+  const consts = errors
+    .filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath)
+    .map((e) => JSON.stringify(e.params.allowedValue));
+  if (consts.length > 0) return new Error(`${field} must be one of ${consts.join(', ')}`);
+  if (first.keyword === 'required') return new Error(`${field} is required`);
+  if (first.keyword === 'additionalProperties') {
+    return new Error(`${field} has an unknown property "${String(first.params.additionalProperty)}"`);
+  }
+  return new Error(`${field} ${first.message ?? 'is invalid'}`);
+}

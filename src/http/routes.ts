@@ -1,0 +1,25 @@
+// The API's table of contents: every module's routes, registered under /api/v2.
+import type { FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
+import type { Config } from '../config.ts';
+import type { Services } from '../services.ts';
+import { apiKeysRoutes } from '../api-keys/api-keys.routes.ts';
+import { membersRoutes } from '../members/members.routes.ts';
+import { MemberSchema } from '../members/members.schemas.ts';
+import { organizationsRoutes } from '../organizations/organizations.routes.ts';
+import { OrganizationSchema } from '../organizations/organizations.schemas.ts';
+import { usersRoutes } from '../users/users.routes.ts';
+
+/** Schemas referenced by $id from several routes (published as OpenAPI components). */
+export const sharedSchemas: TSchema[] = [OrganizationSchema, MemberSchema];
+
+export async function registerApiRoutes(
+  api: FastifyInstance,
+  services: Services,
+  config: Config,
+): Promise<void> {
+  await api.register(usersRoutes, { services });
+  await api.register(apiKeysRoutes, { services, config });
+  await api.register(organizationsRoutes, { services });
+  await api.register(membersRoutes, { services });
+}

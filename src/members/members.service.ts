@@ -1,0 +1,186 @@
+// Membership use cases: list, read, change role, remove; the last admin is always kept.
+import type { Db } from '../db/connect.ts';
+import { isUniqueViolation, withTransaction } from '../db/connect.ts';
+import type { MemberRole, MemberRow } from '../db/schema.ts';
+import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
+import { newUuid } from '../domain/ids.ts';
+import type { Principal } from '../domain/principal.ts';
+import { nowIso } from '../domain/time.ts';
+import { authorize } from '../policy/index.ts';
+import { subjectFor } from '../policy/subject.ts';
+import { lockOrganization } from '../organizations/organizations.repository.ts';
+import { findUserByEmail } from '../users/users.repository.ts';
+import {
+  countAdmins,
+  deleteMember,
+  findMember,
+  findMemberOrg,
+  insertMember,
+  listMembersPage,
+  updateMemberRole,
+  type MemberSortBy,
+  type MemberWithEmail,
+  type SortOrder,
+} from './members.repository.ts';
+
+const DEFAULT_PAGE = 100;
+
+export interface MembersPage {
+  members: MemberWithEmail[];
+  next: string | undefined;
+  sortBy: MemberSortBy;
+  sortOrder: SortOrder;
+}
+
+interface Cursor {
+  s: MemberSortBy;
+  o: SortOrder;
+  v: string;
+  i: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(raw: string, sortBy: MemberSortBy, order: SortOrder): { value: string; id: string } {
+  let c: Partial<Cursor> | null = null;
+  try {
+    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
+  } catch {
+    c = null;
+  }
+  if (!c || typeof c.v !== 'string' || typeof c.i !== 'string') throw badRequest('cursor is not valid');
+  if (c.s !== sortBy || c.o !== order) {
+    throw badRequest(
+      'cursor was issued for another sort_by or sort_order; repeat the request with the same sorting',
+    );
+  }
+  return { value: c.v, id: c.i };
+}
+
+/** Roles this organization offers; Neon's enum has more, "not available for all organizations". */
+export function assertAvailableRole(role: string): MemberRole {
+  if (role === 'admin' || role === 'member') return role;
+  throw badRequest(`role "${role}" is not available for this organization; use admin or member`);
+}
+
+export class MembersService {
+  constructor(private readonly db: Db) {}
+
+  async list(
+    principal: Principal,
+    orgId: string,
+    q: {
+      sort_by?: MemberSortBy | undefined;
+      sort_order?: SortOrder | undefined;
+      cursor?: string | undefined;
+      limit?: number | undefined;
+    },
+  ): Promise<MembersPage> {
+    const k = this.db.kysely;
+    authorize('member:list', await subjectFor(k, principal, orgId));
+    const sortBy = q.sort_by ?? 'joined_at';
+    const sortOrder = q.sort_order ?? 'desc';
+    const limit = q.limit ?? DEFAULT_PAGE;
+    const after = q.cursor ? decodeCursor(q.cursor, sortBy, sortOrder) : undefined;
+    const rows = await listMembersPage(k, orgId, { sortBy, order: sortOrder, limit, after });
+    const more = rows.length > limit;
+    const members = more ? rows.slice(0, limit) : rows;
+    const last = members[members.length - 1];
+    const next =
+      more && last
+        ? encodeCursor({ s: sortBy, o: sortOrder, v: String(last[sortBy]), i: last.id })
+        : undefined;
+    return { members, next, sortBy, sortOrder };
+  }
+
+  async get(principal: Principal, orgId: string, memberId: string): Promise<MemberRow> {
+    const k = this.db.kysely;
+    authorize('member:read', await subjectFor(k, principal, orgId));
+    const m = await findMember(k, orgId, memberId);
+    if (!m) throw notFound('member');
+    return m;
+  }
+
+  /**
+   * Changes a member's role. Runs under the organization's lock, and re-checks the caller's own
+   * role inside it, so two admins demoting each other at once leave exactly one admin.
+   * Rolls back with 409 when it would leave the organization without an admin.
+   */
+  async updateRole(
+    principal: Principal,
+    orgId: string,
+    memberId: string,
+    requested: string,
+  ): Promise<MemberRow> {
+    const role = assertAvailableRole(requested);
+    return withTransaction(this.db, async (trx) => {
+      await lockOrganization(trx, orgId);
+      authorize('member:update', await subjectFor(trx, principal, orgId));
+      const m = await findMember(trx, orgId, memberId);
+      if (!m) throw notFound('member');
+      if (m.role === role) return m;
+      if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
+        throw conflict(
+          'cannot change the role of the only admin of the organization; make another member admin first',
+        );
+      }
+      await updateMemberRole(trx, memberId, role);
+      return { ...m, role };
+    });
+  }
+
+  /** The seed's path PATCH /organizations/members/{member_id}: the organization comes from the member. */
+  async updateRoleByMemberId(principal: Principal, memberId: string, requested: string): Promise<MemberRow> {
+    const orgId = await findMemberOrg(this.db.kysely, memberId);
+    if (!orgId) throw notFound('member');
+    try {
+      return await this.updateRole(principal, orgId, memberId, requested);
+    } catch (err) {
+      // Outsiders learn nothing about which member ids exist.
+      if (err instanceof AppError && err.code === 'NOT_FOUND') throw notFound('member');
+      throw err;
+    }
+  }
+
+  /** Removes a member (admins), or the caller's own membership (leaving). Never the last admin. */
+  async remove(principal: Principal, orgId: string, memberId: string): Promise<void> {
+    await withTransaction(this.db, async (trx) => {
+      await lockOrganization(trx, orgId);
+      const subject = await subjectFor(trx, principal, orgId);
+      const m = await findMember(trx, orgId, memberId);
+      const self = principal.kind === 'user' && m?.user_id === principal.userId;
+      authorize(self ? 'member:leave' : 'member:remove', subject);
+      if (!m) throw notFound('member');
+      if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
+        throw conflict('cannot remove the only admin of the organization; make another member admin first');
+      }
+      await deleteMember(trx, memberId);
+    });
+  }
+
+  /** Operator path (CLI) and invitations: adds an existing user with a role. */
+  async add(orgId: string, email: string, role: MemberRole): Promise<MemberRow> {
+    const k = this.db.kysely;
+    const user = await findUserByEmail(k, email);
+    if (!user) throw notFound(`user ${email}`);
+    const org = await k.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst();
+    if (!org) throw notFound('organization');
+    const row: MemberRow = {
+      id: newUuid(),
+      org_id: orgId,
+      user_id: user.id,
+      role,
+      email: user.email_lower,
+      joined_at: nowIso(),
+    };
+    try {
+      await insertMember(k, row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`${email} is already a member of ${orgId}`);
+      throw err;
+    }
+    return row;
+  }
+}

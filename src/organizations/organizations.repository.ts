@@ -1,0 +1,39 @@
+// SQL for organizations.
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, OrganizationRow } from '../db/schema.ts';
+
+export function findOrganization(db: Kysely<Database>, id: string): Promise<OrganizationRow | undefined> {
+  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertOrganization(db: Kysely<Database>, row: OrganizationRow): Promise<void> {
+  await db.insertInto('organizations').values(row).execute();
+}
+
+/** Organizations the user belongs to, oldest first. */
+export function listOrganizationsOfUser(db: Kysely<Database>, userId: string): Promise<OrganizationRow[]> {
+  return db
+    .selectFrom('organizations as o')
+    .innerJoin('members as m', 'm.org_id', 'o.id')
+    .selectAll('o')
+    .where('m.user_id', '=', userId)
+    .orderBy('o.created_at')
+    .orderBy('o.id')
+    .execute();
+}
+
+/**
+ * Serializes every change to an organization's memberships, roles and projects.
+ * On PostgreSQL the no-op UPDATE takes the row lock (like SELECT … FOR UPDATE) until commit, so
+ * a concurrent transaction waits here and then re-reads committed data (READ COMMITTED).
+ * SQLite transactions never interleave, so there it is merely harmless. Returns false if the
+ * organization does not exist.
+ */
+export async function lockOrganization(trx: Transaction<Database>, id: string): Promise<boolean> {
+  const r = await trx
+    .updateTable('organizations')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}

@@ -1,0 +1,110 @@
+// Organization use cases. No Fastify here: the CLI and tests call these directly.
+import type { Db } from '../db/connect.ts';
+import { withTransaction } from '../db/connect.ts';
+import type { OrganizationRow } from '../db/schema.ts';
+import { badRequest, notFound } from '../domain/errors.ts';
+import { newOrgId, newUuid } from '../domain/ids.ts';
+import type { Principal } from '../domain/principal.ts';
+import { nowIso } from '../domain/time.ts';
+import { authorize } from '../policy/index.ts';
+import { accountSubject, subjectFor } from '../policy/subject.ts';
+import { PLANS, type Plan } from '../config.ts';
+import { findUserByEmail } from '../users/users.repository.ts';
+import { findOrganization, insertOrganization } from './organizations.repository.ts';
+
+export function slugify(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  return s || 'org';
+}
+
+export class OrganizationsService {
+  constructor(private readonly db: Db) {}
+
+  async get(principal: Principal, orgId: string): Promise<OrganizationRow> {
+    const k = this.db.kysely;
+    authorize('organization:read', await subjectFor(k, principal, orgId));
+    const org = await findOrganization(k, orgId);
+    if (!org) throw notFound('organization');
+    return org;
+  }
+
+  /** Extension: a personal key creates an organization with its user as the only admin. */
+  async create(
+    principal: Principal,
+    input: { name: string; plan?: Plan | undefined },
+  ): Promise<OrganizationRow> {
+    authorize('organization:create', accountSubject(principal));
+    if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
+    return this.createWithAdmin(principal.userId, input);
+  }
+
+  /** Creates an organization and makes userId its admin, in one transaction. */
+  async createWithAdmin(
+    userId: string,
+    input: { name: string; plan?: Plan | undefined },
+  ): Promise<OrganizationRow> {
+    const name = input.name.trim();
+    if (!name) throw badRequest('name must not be empty');
+    const plan = input.plan ?? 'free';
+    if (!PLANS.includes(plan)) throw badRequest(`plan must be one of ${PLANS.join(', ')}`);
+    return withTransaction(this.db, async (trx) => {
+      const user = await trx
+        .selectFrom('users')
+        .select(['id', 'email_lower'])
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      if (!user) throw notFound('user');
+      const now = nowIso();
+      const id = newOrgId();
+      const org: OrganizationRow = {
+        id,
+        name,
+        handle: `${slugify(name)}-${id}`,
+        plan,
+        managed_by: 'console',
+        created_at: now,
+        updated_at: now,
+      };
+      await insertOrganization(trx, org);
+      await trx
+        .insertInto('members')
+        .values({
+          id: newUuid(),
+          org_id: id,
+          user_id: userId,
+          role: 'admin',
+          email: user.email_lower,
+          joined_at: now,
+        })
+        .execute();
+      return org;
+    });
+  }
+
+  /** Operator path (CLI): the admin is named by email. */
+  async createForEmail(
+    adminEmail: string,
+    input: { name: string; plan?: Plan | undefined },
+  ): Promise<OrganizationRow> {
+    const user = await findUserByEmail(this.db.kysely, adminEmail);
+    if (!user) throw notFound(`user ${adminEmail}`);
+    return this.createWithAdmin(user.id, input);
+  }
+
+  async setPlan(orgId: string, plan: Plan): Promise<OrganizationRow> {
+    if (!PLANS.includes(plan)) throw badRequest(`plan must be one of ${PLANS.join(', ')}`);
+    await this.db.kysely
+      .updateTable('organizations')
+      .set({ plan, updated_at: nowIso() })
+      .where('id', '=', orgId)
+      .execute();
+    const org = await findOrganization(this.db.kysely, orgId);
+    if (!org) throw notFound('organization');
+    return org;
+  }
+}

@@ -1,0 +1,52 @@
+// Builds the policy Subject: the caller's relation to an organization (and project), read from the database.
+import type { Kysely } from 'kysely';
+import type { Database, MemberRole } from '../db/schema.ts';
+import type { Principal } from '../domain/principal.ts';
+import type { Subject } from './index.ts';
+
+export async function roleOf(
+  db: Kysely<Database>,
+  orgId: string,
+  userId: string,
+): Promise<MemberRole | null> {
+  const row = await db
+    .selectFrom('members')
+    .select('role')
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row?.role ?? null;
+}
+
+/** The caller relative to orgId; pass projectId for project-level actions. */
+export async function subjectFor(
+  db: Kysely<Database>,
+  principal: Principal,
+  orgId: string,
+  projectId?: string,
+): Promise<Subject> {
+  switch (principal.kind) {
+    case 'user':
+      return { kind: 'user', role: await roleOf(db, orgId, principal.userId) };
+    case 'org_key':
+      return { kind: 'org_key', sameOrg: principal.orgId === orgId };
+    case 'project_key':
+      return {
+        kind: 'project_key',
+        sameOrg: principal.orgId === orgId,
+        ...(projectId === undefined ? {} : { sameProject: principal.projectId === projectId }),
+      };
+  }
+}
+
+/** Account-level actions need no database: the principal's kind decides. */
+export function accountSubject(principal: Principal): Subject {
+  switch (principal.kind) {
+    case 'user':
+      return { kind: 'user', role: null };
+    case 'org_key':
+      return { kind: 'org_key', sameOrg: true };
+    case 'project_key':
+      return { kind: 'project_key', sameOrg: true };
+  }
+}

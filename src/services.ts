@@ -1,0 +1,46 @@
+// Composition root: every service built once from the database and config. The HTTP layer,
+// the CLI and tests all use these; none of them imports Fastify.
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/connect.ts';
+import { ApiKeysService } from './api-keys/api-keys.service.ts';
+import { LastUsedTracker } from './api-keys/last-used.ts';
+import { MembersService } from './members/members.service.ts';
+import { OrganizationsService } from './organizations/organizations.service.ts';
+import { UsersService } from './users/users.service.ts';
+
+export interface Services {
+  db: Db;
+  config: Config;
+  lastUsed: LastUsedTracker;
+  users: UsersService;
+  organizations: OrganizationsService;
+  members: MembersService;
+  apiKeys: ApiKeysService;
+  /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
+  start(): void;
+  /** Stops background work and flushes what is pending. Does not close the database. */
+  stop(): Promise<void>;
+}
+
+export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' | 'error'>): Services {
+  const lastUsed = new LastUsedTracker(db.kysely, config.lastUsedFlushMs, (err) =>
+    log.warn({ err }, 'could not record API key last-used times; will retry'),
+  );
+  const services: Services = {
+    db,
+    config,
+    lastUsed,
+    users: new UsersService(db),
+    organizations: new OrganizationsService(db),
+    members: new MembersService(db),
+    apiKeys: new ApiKeysService(db, lastUsed),
+    start() {
+      lastUsed.start();
+    },
+    async stop() {
+      await lastUsed.stop();
+    },
+  };
+  return services;
+}
