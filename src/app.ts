@@ -24,6 +24,8 @@ export interface BuildOptions {
   db: Db;
   /** pino options, or false for silence (tests). */
   logger?: FastifyServerOptions['logger'];
+  /** Where the production logger writes (default stdout); tests capture log lines with it. */
+  logStream?: { write(line: string): void };
   /** Additional authentication (the console's sessions). */
   principalResolvers?: PrincipalResolver[];
 }
@@ -59,6 +61,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
         }),
       },
       redact: ['req.headers.authorization', 'req.headers.cookie'],
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: 1024 * 1024,
