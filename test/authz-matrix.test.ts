@@ -3,6 +3,9 @@
 // Write cells get fresh targets, and each write cell checks the database changed iff it was allowed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildTestApp, type Res, type TestApp } from './helpers/app.ts';
 import { addMember, buildWorld, createOrgKey, createUser, type World } from './helpers/factories.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
@@ -469,6 +472,33 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     // Nothing changed in A.
     assert.equal(await roleOf(w.memberRow.id), 'member');
     assert.equal((await t.call('GET', '/api/v2/auth', { token: keyA.token })).status, 200);
+    // Keys of the wrong kind behind the other endpoint: an admin cannot revoke a member's personal
+    // key through the organization, nor an organization key through /api_keys.
+    const viaOrg = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/api_keys/${w.member.keyId}`, {
+      token: w.admin.token,
+    });
+    assert.equal(viaOrg.status, 404);
+    assertMatchesSpec('revokeOrgApiKey', viaOrg.status, viaOrg.body);
+    const viaPersonal = await t.call('DELETE', `/api/v2/api_keys/${w.orgKeyA.id}`, { token: w.admin.token });
+    assert.equal(viaPersonal.status, 404);
+    assertMatchesSpec('revokeApiKey', viaPersonal.status, viaPersonal.body);
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: w.member.token })).status, 200);
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: w.orgKeyA.token })).status, 200);
+    // Lists stay in their lane: A's list holds A's organization and project keys only; /api_keys the caller's own.
+    const listA = await t.call('GET', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
+      token: w.admin.token,
+    });
+    assertMatchesSpec('listOrgApiKeys', listA.status, listA.body);
+    const idsA = listA.body.map((k: { id: number }) => k.id);
+    assert.ok(idsA.includes(w.orgKeyA.id) && idsA.includes(w.projectKeyA1.id));
+    for (const id of [w.orgKeyB.id, w.admin.keyId, w.member.keyId]) assert.ok(!idsA.includes(id), `id ${id}`);
+    const mine = await t.call('GET', '/api/v2/api_keys', { token: w.admin.token });
+    assertMatchesSpec('listApiKeys', mine.status, mine.body);
+    const myIds = mine.body.map((k: { id: number }) => k.id);
+    assert.ok(myIds.includes(w.admin.keyId));
+    for (const id of [w.orgKeyA.id, w.projectKeyA1.id, w.member.keyId])
+      assert.ok(!myIds.includes(id), `id ${id}`);
+
     // And a project of B cannot get a project-scoped key through A.
     const res = await t.call('POST', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
       token: w.admin.token,
@@ -725,4 +755,17 @@ describe('decided cells: revoking your own project-scoped key, leaving an organi
     assert.equal(keyLeave.status, 403);
     assert.equal(keyLeave.body.message, ORG_KEY_MESSAGE);
   });
+});
+
+test("routes hold no role checks: every allow/deny is the policy module's", () => {
+  const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
+  const routeFiles = fs
+    .readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.routes.ts'));
+  assert.ok(routeFiles.length >= 4, routeFiles.join(', '));
+  for (const f of routeFiles) {
+    const text = fs.readFileSync(path.join(src, f), 'utf8');
+    assert.doesNotMatch(text, /\brole\s*[!=]==|\.kind\s*[!=]==|['"]admin['"]|\b(authorize|decide|can)\(/, f);
+    assert.doesNotMatch(text, /from '\.\.\/policy/, `${f} imports the policy: decisions belong in services`);
+  }
 });
