@@ -212,6 +212,37 @@ describe('two server processes on one PostgreSQL', () => {
     assert.deepEqual(orgs.body.organizations, []);
   });
 
+  test('two admins demoting each other through different processes at once leave exactly one admin', async (c) => {
+    if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
+    const { A, B } = servers();
+    for (let round = 0; round < 10; round++) {
+      const x = await createUser(s, 'x');
+      const y = await createUser(s, 'y');
+      const org = await s.organizations.createWithAdmin(x.id, { name: 'Race' });
+      const yRow = await addMember(s, org.id, y, 'admin');
+      const xRow = await s.db.kysely
+        .selectFrom('members')
+        .select('id')
+        .where('org_id', '=', org.id)
+        .where('user_id', '=', x.id)
+        .executeTakeFirstOrThrow();
+      const [rx, ry] = await Promise.all([
+        call(A, 'PATCH', `/api/v2/organizations/${org.id}/members/${yRow.id}`, x.token, { role: 'member' }),
+        call(B, 'PATCH', `/api/v2/organizations/${org.id}/members/${xRow.id}`, y.token, { role: 'member' }),
+      ]);
+      assertMatchesSpec('updateOrganizationMember', rx.status, rx.body);
+      assertMatchesSpec('updateOrganizationMember', ry.status, ry.body);
+      assert.deepEqual([rx.status, ry.status].sort(), [200, 403], `round ${round}`);
+      const admins = await s.db.kysely
+        .selectFrom('members')
+        .select('user_id')
+        .where('org_id', '=', org.id)
+        .where('role', '=', 'admin')
+        .execute();
+      assert.equal(admins.length, 1, `round ${round}`);
+    }
+  });
+
   test('an admin demoted through A is refused admin actions by B on the next request', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
