@@ -38,6 +38,8 @@ interface Cell {
 
 interface Op {
   name: string;
+  /** The row of docs/permissions.md this operation is documented in. */
+  action: string;
   /** Neon's operationId, for assertMatchesSpec (the extension POST /organizations validates as getOrganization). */
   operationId: string;
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -57,6 +59,8 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
   let w: World;
   const tokens = {} as Record<PrincipalName, string | undefined>;
   const seen401: Array<{ cell: string; body: unknown; wwwAuthenticate: unknown }> = [];
+  /** op name → principal → observed status, for comparing with docs/permissions.md. */
+  const observed = new Map<string, Map<PrincipalName, number>>();
 
   const countRows = async (table: 'api_keys' | 'organizations', where?: [string, string]) => {
     let q = t.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
@@ -93,6 +97,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
   const ops: Op[] = [
     {
       name: 'GET /auth',
+      action: 'auth:read',
       operationId: 'getAuthDetails',
       method: 'GET',
       expect: [200, 200, 200, 200, 200, 200, 200],
@@ -100,6 +105,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'GET /users/me',
+      action: 'user:read',
       operationId: 'getCurrentUserInfo',
       method: 'GET',
       expect: [200, 200, 200, 200, 403, 403, 403],
@@ -107,6 +113,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'GET /users/me/organizations',
+      action: 'user:list_organizations',
       operationId: 'getCurrentUserOrganizations',
       method: 'GET',
       expect: [200, 200, 200, 200, 200, 200, 200],
@@ -114,6 +121,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'GET /api_keys',
+      action: 'personal_api_key:list',
       operationId: 'listApiKeys',
       method: 'GET',
       expect: [200, 200, 200, 200, 403, 403, 403],
@@ -121,6 +129,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'POST /api_keys',
+      action: 'personal_api_key:create',
       operationId: 'createApiKey',
       method: 'POST',
       expect: [200, 200, 200, 200, 403, 403, 403],
@@ -136,6 +145,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     {
       // The target is always a fresh personal key of the admin: only its owner may revoke it.
       name: 'DELETE /api_keys/{key_id}',
+      action: 'personal_api_key:revoke',
       operationId: 'revokeApiKey',
       method: 'DELETE',
       expect: [200, 404, 404, 404, 403, 403, 403],
@@ -157,6 +167,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'POST /organizations',
+      action: 'organization:create',
       operationId: 'getOrganization',
       method: 'POST',
       expect: [201, 201, 201, 201, 403, 403, 403],
@@ -171,6 +182,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'GET /organizations/{org_id}',
+      action: 'organization:read',
       operationId: 'getOrganization',
       method: 'GET',
       expect: [200, 200, 404, 404, 200, 404, 403],
@@ -184,6 +196,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'GET /organizations/{org_id}/api_keys',
+      action: 'org_api_key:list',
       operationId: 'listOrgApiKeys',
       method: 'GET',
       expect: [200, 200, 404, 404, 200, 404, 403],
@@ -192,6 +205,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'POST /organizations/{org_id}/api_keys (organization-wide)',
+      action: 'org_api_key:create',
       operationId: 'createOrgApiKey',
       method: 'POST',
       expect: [200, 403, 404, 404, 403, 404, 403],
@@ -211,6 +225,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     {
       // Any member may create a project-scoped key; organization keys never create keys.
       name: 'POST /organizations/{org_id}/api_keys (with project_id)',
+      action: 'project_api_key:create',
       operationId: 'createOrgApiKey',
       method: 'POST',
       expect: [200, 200, 404, 404, 403, 404, 403],
@@ -233,6 +248,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     {
       // The target is a fresh organization key of A (created by the admin, so not "own" for anyone else).
       name: 'DELETE /organizations/{org_id}/api_keys/{key_id}',
+      action: 'org_api_key:revoke',
       operationId: 'revokeOrgApiKey',
       method: 'DELETE',
       expect: [200, 403, 404, 404, 200, 404, 403],
@@ -250,6 +266,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'GET /organizations/{org_id}/members',
+      action: 'member:list',
       operationId: 'getOrganizationMembers',
       method: 'GET',
       expect: [200, 200, 404, 404, 200, 404, 403],
@@ -258,6 +275,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'GET /organizations/{org_id}/members/{member_id}',
+      action: 'member:read',
       operationId: 'getOrganizationMember',
       method: 'GET',
       expect: [200, 200, 404, 404, 200, 404, 403],
@@ -267,6 +285,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     {
       // A fresh member is promoted; only admins and the organization's own key may.
       name: 'PATCH /organizations/{org_id}/members/{member_id}',
+      action: 'member:update',
       operationId: 'updateOrganizationMember',
       method: 'PATCH',
       expect: [200, 403, 404, 404, 200, 404, 403],
@@ -285,6 +304,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     },
     {
       name: 'PATCH /organizations/members/{member_id}',
+      action: 'member:update',
       operationId: 'updateOrganizationMember',
       method: 'PATCH',
       expect: [200, 403, 404, 404, 200, 404, 403],
@@ -301,6 +321,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     {
       // Removing someone else (a fresh member): admins only; organization keys are not supported.
       name: 'DELETE /organizations/{org_id}/members/{member_id}',
+      action: 'member:remove',
       operationId: 'removeOrganizationMember',
       method: 'DELETE',
       expect: [200, 403, 404, 404, 403, 404, 403],
@@ -343,6 +364,8 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
         const cell = await op.prepare(p);
         const label = `${op.name} × ${p}`;
         const res = await t.call(op.method, cell.url, { token: tokens[p], body: cell.body });
+        if (!observed.has(op.name)) observed.set(op.name, new Map());
+        observed.get(op.name)?.set(p, res.status);
         const idx = (AUTHENTICATED as readonly string[]).indexOf(p);
         const want = idx === -1 ? 401 : op.expect[idx];
         if (res.status !== want) {
@@ -381,6 +404,42 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       assert.ok(problems.length === 0, `${problems.length} cell(s) wrong:\n${problems.join('\n')}`);
     });
   }
+
+  test('docs/permissions.md tells the truth: every documented cell matches the status observed', () => {
+    const doc = fs.readFileSync(new URL('../docs/permissions.md', import.meta.url), 'utf8');
+    const lines = doc.split('\n').filter((l) => l.startsWith('| '));
+    const header = (lines[0] ?? '').split('|').map((c) => c.trim());
+    const rows = new Map<string, string[]>();
+    for (const line of lines.slice(2)) {
+      const cells = line.split('|').map((c) => c.trim());
+      rows.set((cells[1] ?? '').replace(/`/g, ''), cells);
+    }
+    const column: Record<Authenticated, string> = {
+      admin: 'admin (personal key)',
+      member: 'member (personal key)',
+      outsider: 'non-member (personal key)',
+      removed: 'non-member (personal key)',
+      org_key_a: 'org key (this org)',
+      org_key_b: 'org key (other org)',
+      project_key: 'project key (this project)',
+    };
+    let compared = 0;
+    for (const op of ops) {
+      const row = rows.get(op.action);
+      assert.ok(row, `docs/permissions.md has a row for ${op.action}`);
+      for (const p of AUTHENTICATED) {
+        const documented: string | undefined = row[header.indexOf(column[p])];
+        assert.ok(documented !== undefined, `${op.action}: column ${column[p]}`);
+        if (documented === '·') continue;
+        const status = observed.get(op.name)?.get(p);
+        assert.ok(status !== undefined, `${op.name} × ${p} was run`);
+        const as = status >= 200 && status < 300 ? '✅' : String(status);
+        assert.equal(as, documented, `${op.name} × ${p}: observed ${status}, documented ${documented}`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= 90, `${compared} cells compared`);
+  });
 
   test('every 401 has one identical body and WWW-Authenticate: Bearer', () => {
     assert.equal(seen401.length, ops.length * UNAUTHENTICATED.length, 'all 401 cells were seen');
