@@ -155,6 +155,7 @@ describe(`last admin under concurrency (${DIALECT})`, () => {
         assert.ok(s.loserStatuses.includes(loser), `loser status: ${label}`);
         const admins = await adminsOf(t, p.orgId);
         assert.equal(admins.length, 1, `exactly one admin remains: ${label}`);
+        assert.deepEqual(await orgsWithoutAdmin(t), [], `every organization has an admin: ${label}`);
         // The admin left is the one whose request won for moves on the other; for self-moves the loser.
         const winner = rx.status === 200 ? 'x' : 'y';
         winners[winner]++;
