@@ -146,7 +146,7 @@ describe('forged tokens cost no database query', () => {
         const started = performance.now();
         const res = await t.call('GET', '/api/v2/auth', { token });
         assert.equal(res.status, 401, token);
-        assert.ok(performance.now() - started < 1000, 'answered at once');
+        assert.ok(performance.now() - started < 2000, 'answered at once');
       }
       const real = await t.call('GET', '/api/v2/auth', { token: w.admin.token });
       assert.equal(real.status, 503);
