@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import { AppError } from './domain/errors.ts';
-import { isWellFormedToken, newRequestId } from './domain/ids.ts';
+import { isWellFormedToken, newRequestId, redactTokens } from './domain/ids.ts';
 import { bearerToken, installAuthentication, type PrincipalResolver } from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
@@ -24,6 +24,8 @@ export interface BuildOptions {
   db: Db;
   /** pino options, or false for silence (tests). */
   logger?: FastifyServerOptions['logger'];
+  /** Where the production logger writes (default stdout); tests capture log lines with it. */
+  logStream?: { write(line: string): void };
   /** Additional authentication (the console's sessions). */
   principalResolvers?: PrincipalResolver[];
 }
@@ -54,11 +56,12 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
       serializers: {
         req: (r: { method: string; url: string; ip?: string }) => ({
           method: r.method,
-          url: r.url.replace(/napi_[A-Za-z0-9]*/g, 'napi_[redacted]'),
+          url: redactTokens(r.url),
           remoteAddress: r.ip,
         }),
       },
       redact: ['req.headers.authorization', 'req.headers.cookie'],
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: 1024 * 1024,

@@ -278,6 +278,11 @@ export function isWellFormedToken(token: string): boolean {
   return checksum(head) === token.slice(-CHECKSUM_LEN);
 }
 
+/** Masks anything token-like, for text that echoes what a client sent (log lines, 404/405 messages). */
+export function redactTokens(text: string): string {
+  return text.replace(/napi_[A-Za-z0-9]*/g, 'napi_[redacted]');
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }

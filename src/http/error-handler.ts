@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
+import { redactTokens } from '../domain/ids.ts';
 import { isBadTextError, isDatabaseUnavailable } from '../db/connect.ts';
 
 const STATUS_TO_CODE = new Map<number, ErrorCode>(
@@ -92,6 +93,8 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
+    // The message echoes the path; a key pasted into it must not come back in a response.
+    const shown = redactTokens(path);
     const allowed = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
       (m) => routes.find(m as 'GET', path) !== null,
     );
@@ -101,10 +104,10 @@ export function installErrorHandling(app: FastifyInstance): void {
         reply,
         405,
         'METHOD_NOT_ALLOWED',
-        `method ${request.method} is not allowed on ${path}`,
+        `method ${request.method} is not allowed on ${shown}`,
       );
     }
-    return sendError(reply, 404, 'NOT_FOUND', `no route for ${request.method} ${path}`);
+    return sendError(reply, 404, 'NOT_FOUND', `no route for ${request.method} ${shown}`);
   });
 }
 

@@ -2,6 +2,7 @@
 // its own schema in the run's PostgreSQL database. Same buildApp() as production.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { KyselyPlugin } from 'kysely';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -69,10 +70,27 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   );
 }
 
-export async function buildTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
-  const { db, dispose } = await freshDatabase();
+export interface TestAppOptions {
+  /** Capture the production logger's lines (set config.logLevel too, e.g. 'trace'); default: no logging. */
+  logStream?: { write(line: string): void };
+  /** Kysely plugins the app's queries go through (e.g. to count queries). */
+  kyselyPlugins?: KyselyPlugin[];
+}
+
+export async function buildTestApp(
+  overrides: Partial<Config> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const { db: raw, dispose } = await freshDatabase();
+  let kysely = raw.kysely;
+  for (const p of options.kyselyPlugins ?? []) kysely = kysely.withPlugin(p);
+  const db: Db = { ...raw, kysely };
   const config = testConfig(overrides);
-  const { app, services } = await buildApp({ config, db, logger: false });
+  const { app, services } = await buildApp({
+    config,
+    db,
+    ...(options.logStream ? { logStream: options.logStream } : { logger: false }),
+  });
   return {
     app,
     services,

@@ -1,0 +1,830 @@
+// The authorization matrix of issue 2: every operation × every principal, with the exact status
+// written out by hand below (NOT derived from src/policy), so a policy change that moves a cell fails here.
+// Write cells get fresh targets, and each write cell checks the database changed iff it was allowed.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildTestApp, type Res, type TestApp } from './helpers/app.ts';
+import { addMember, buildWorld, createOrgKey, createUser, type World } from './helpers/factories.ts';
+import { assertMatchesSpec } from './helpers/spec.ts';
+import { forgedValidToken, withBadChecksum } from './helpers/tokens.ts';
+
+const UNAUTHENTICATED = ['none', 'garbage', 'bad_checksum', 'unknown', 'revoked'] as const;
+const AUTHENTICATED = [
+  'admin',
+  'member',
+  'outsider',
+  'removed',
+  'org_key_a',
+  'org_key_b',
+  'project_key',
+] as const;
+type Authenticated = (typeof AUTHENTICATED)[number];
+type PrincipalName = (typeof UNAUTHENTICATED)[number] | Authenticated;
+
+const ORG_KEY_MESSAGE = 'not allowed for organization API keys';
+const MISSING_ORG = 'org-nonexistent-00000000';
+const MISSING_MEMBER = '00000000-0000-4000-8000-000000000000';
+const MISSING_KEY = 987654321;
+
+interface Cell {
+  url: string;
+  body?: unknown;
+  /** Checks the database after the request: changed if and only if the request succeeded. */
+  verify?: (res: Res) => Promise<void>;
+}
+
+interface Op {
+  name: string;
+  /** The row of docs/permissions.md this operation is documented in. */
+  action: string;
+  /** Neon's operationId, for assertMatchesSpec (the extension POST /organizations validates as getOrganization). */
+  operationId: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /**
+   * Exact status per authenticated principal, in AUTHENTICATED order:
+   *        admin, member, outsider, removed, org_key_a, org_key_b, project_key
+   * (Every unauthenticated principal gets 401 everywhere.)
+   */
+  expect: readonly [number, number, number, number, number, number, number];
+  prepare(p: PrincipalName): Promise<Cell>;
+  /** The same request naming a truly missing object: cross-org 404s must answer exactly like it. */
+  missing?: () => Cell;
+}
+
+describe('authorization matrix: every issue-2 operation × every principal', () => {
+  let t: TestApp;
+  let w: World;
+  const tokens = {} as Record<PrincipalName, string | undefined>;
+  const seen401: Array<{ cell: string; body: unknown; wwwAuthenticate: unknown }> = [];
+  /** op name → principal → observed status, for comparing with docs/permissions.md. */
+  const observed = new Map<string, Map<PrincipalName, number>>();
+
+  const countRows = async (table: 'api_keys' | 'organizations', where?: [string, string]) => {
+    let q = t.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test-only dynamic filter
+    if (where) q = q.where(where[0] as any, '=', where[1]);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  };
+  const freshMember = async () => {
+    const u = await createUser(t.services, 'target');
+    return addMember(t.services, w.orgA.id, u, 'member');
+  };
+  const ok = (res: Res) => res.status >= 200 && res.status < 300;
+
+  before(async () => {
+    t = await buildTestApp();
+    w = await buildWorld(t.services);
+    Object.assign(tokens, {
+      none: undefined,
+      garbage: 'garbage',
+      bad_checksum: withBadChecksum(w.member.token),
+      unknown: forgedValidToken(),
+      revoked: w.revokedToken,
+      admin: w.admin.token,
+      member: w.member.token,
+      outsider: w.outsider.token,
+      removed: w.removed.token,
+      org_key_a: w.orgKeyA.token,
+      org_key_b: w.orgKeyB.token,
+      project_key: w.projectKeyA1.token,
+    } satisfies Record<PrincipalName, string | undefined>);
+  });
+  after(() => t.close());
+
+  const ops: Op[] = [
+    {
+      name: 'GET /auth',
+      action: 'auth:read',
+      operationId: 'getAuthDetails',
+      method: 'GET',
+      expect: [200, 200, 200, 200, 200, 200, 200],
+      prepare: async () => ({ url: '/api/v2/auth' }),
+    },
+    {
+      name: 'GET /users/me',
+      action: 'user:read',
+      operationId: 'getCurrentUserInfo',
+      method: 'GET',
+      expect: [200, 200, 200, 200, 403, 403, 403],
+      prepare: async () => ({ url: '/api/v2/users/me' }),
+    },
+    {
+      name: 'GET /users/me/organizations',
+      action: 'user:list_organizations',
+      operationId: 'getCurrentUserOrganizations',
+      method: 'GET',
+      expect: [200, 200, 200, 200, 200, 200, 200],
+      prepare: async () => ({ url: '/api/v2/users/me/organizations' }),
+    },
+    {
+      name: 'GET /api_keys',
+      action: 'personal_api_key:list',
+      operationId: 'listApiKeys',
+      method: 'GET',
+      expect: [200, 200, 200, 200, 403, 403, 403],
+      prepare: async () => ({ url: '/api/v2/api_keys' }),
+    },
+    {
+      name: 'POST /api_keys',
+      action: 'personal_api_key:create',
+      operationId: 'createApiKey',
+      method: 'POST',
+      expect: [200, 200, 200, 200, 403, 403, 403],
+      prepare: async () => {
+        const before = await countRows('api_keys');
+        return {
+          url: '/api/v2/api_keys',
+          body: { key_name: 'matrix' },
+          verify: async (res) => assert.equal(await countRows('api_keys'), before + (ok(res) ? 1 : 0)),
+        };
+      },
+    },
+    {
+      // The target is always a fresh personal key of the admin: only its owner may revoke it.
+      name: 'DELETE /api_keys/{key_id}',
+      action: 'personal_api_key:revoke',
+      operationId: 'revokeApiKey',
+      method: 'DELETE',
+      expect: [200, 404, 404, 404, 403, 403, 403],
+      prepare: async () => {
+        const { row } = await t.services.apiKeys.createPersonalFor(w.admin.id, 'target');
+        return {
+          url: `/api/v2/api_keys/${row.id}`,
+          verify: async (res) => {
+            const k = await t.db.kysely
+              .selectFrom('api_keys')
+              .select('revoked_at')
+              .where('id', '=', row.id)
+              .executeTakeFirstOrThrow();
+            assert.equal(k.revoked_at !== null, ok(res), 'revoked iff allowed');
+          },
+        };
+      },
+      missing: () => ({ url: `/api/v2/api_keys/${MISSING_KEY}` }),
+    },
+    {
+      name: 'POST /organizations',
+      action: 'organization:create',
+      operationId: 'getOrganization',
+      method: 'POST',
+      expect: [201, 201, 201, 201, 403, 403, 403],
+      prepare: async () => {
+        const before = await countRows('organizations');
+        return {
+          url: '/api/v2/organizations',
+          body: { name: 'Matrix Org' },
+          verify: async (res) => assert.equal(await countRows('organizations'), before + (ok(res) ? 1 : 0)),
+        };
+      },
+    },
+    {
+      name: 'GET /organizations/{org_id}',
+      action: 'organization:read',
+      operationId: 'getOrganization',
+      method: 'GET',
+      expect: [200, 200, 404, 404, 200, 404, 403],
+      prepare: async () => ({
+        url: `/api/v2/organizations/${w.orgA.id}`,
+        verify: async (res) => {
+          if (ok(res)) assert.equal(res.body.id, w.orgA.id);
+        },
+      }),
+      missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}` }),
+    },
+    {
+      name: 'GET /organizations/{org_id}/api_keys',
+      action: 'org_api_key:list',
+      operationId: 'listOrgApiKeys',
+      method: 'GET',
+      expect: [200, 200, 404, 404, 200, 404, 403],
+      prepare: async () => ({ url: `/api/v2/organizations/${w.orgA.id}/api_keys` }),
+      missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/api_keys` }),
+    },
+    {
+      name: 'POST /organizations/{org_id}/api_keys (organization-wide)',
+      action: 'org_api_key:create',
+      operationId: 'createOrgApiKey',
+      method: 'POST',
+      expect: [200, 403, 404, 404, 403, 404, 403],
+      prepare: async () => {
+        const before = await countRows('api_keys', ['org_id', w.orgA.id]);
+        return {
+          url: `/api/v2/organizations/${w.orgA.id}/api_keys`,
+          body: { key_name: 'matrix' },
+          verify: async (res) => {
+            assert.equal(await countRows('api_keys', ['org_id', w.orgA.id]), before + (ok(res) ? 1 : 0));
+            if (ok(res)) assert.equal(res.body.project_id, undefined);
+          },
+        };
+      },
+      missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/api_keys`, body: { key_name: 'matrix' } }),
+    },
+    {
+      // Any member may create a project-scoped key; organization keys never create keys.
+      name: 'POST /organizations/{org_id}/api_keys (with project_id)',
+      action: 'project_api_key:create',
+      operationId: 'createOrgApiKey',
+      method: 'POST',
+      expect: [200, 200, 404, 404, 403, 404, 403],
+      prepare: async () => {
+        const before = await countRows('api_keys', ['org_id', w.orgA.id]);
+        return {
+          url: `/api/v2/organizations/${w.orgA.id}/api_keys`,
+          body: { key_name: 'matrix', project_id: w.projectA1 },
+          verify: async (res) => {
+            assert.equal(await countRows('api_keys', ['org_id', w.orgA.id]), before + (ok(res) ? 1 : 0));
+            if (ok(res)) assert.equal(res.body.project_id, w.projectA1);
+          },
+        };
+      },
+      missing: () => ({
+        url: `/api/v2/organizations/${MISSING_ORG}/api_keys`,
+        body: { key_name: 'matrix', project_id: w.projectA1 },
+      }),
+    },
+    {
+      // The target is a fresh organization key of A (created by the admin, so not "own" for anyone else).
+      name: 'DELETE /organizations/{org_id}/api_keys/{key_id}',
+      action: 'org_api_key:revoke',
+      operationId: 'revokeOrgApiKey',
+      method: 'DELETE',
+      expect: [200, 403, 404, 404, 200, 404, 403],
+      prepare: async () => {
+        const key = await createOrgKey(t.services, w.orgA.id, w.admin);
+        return {
+          url: `/api/v2/organizations/${w.orgA.id}/api_keys/${key.id}`,
+          verify: async (res) => {
+            const auth = await t.call('GET', '/api/v2/auth', { token: key.token });
+            assert.equal(auth.status, ok(res) ? 401 : 200, 'the key works iff the revoke was refused');
+          },
+        };
+      },
+      missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/api_keys/${MISSING_KEY}` }),
+    },
+    {
+      name: 'GET /organizations/{org_id}/members',
+      action: 'member:list',
+      operationId: 'getOrganizationMembers',
+      method: 'GET',
+      expect: [200, 200, 404, 404, 200, 404, 403],
+      prepare: async () => ({ url: `/api/v2/organizations/${w.orgA.id}/members` }),
+      missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/members` }),
+    },
+    {
+      name: 'GET /organizations/{org_id}/members/{member_id}',
+      action: 'member:read',
+      operationId: 'getOrganizationMember',
+      method: 'GET',
+      expect: [200, 200, 404, 404, 200, 404, 403],
+      prepare: async () => ({ url: `/api/v2/organizations/${w.orgA.id}/members/${w.memberRow.id}` }),
+      missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/members/${w.memberRow.id}` }),
+    },
+    {
+      // A fresh member is promoted; only admins and the organization's own key may.
+      name: 'PATCH /organizations/{org_id}/members/{member_id}',
+      action: 'member:update',
+      operationId: 'updateOrganizationMember',
+      method: 'PATCH',
+      expect: [200, 403, 404, 404, 200, 404, 403],
+      prepare: async () => {
+        const target = await freshMember();
+        return {
+          url: `/api/v2/organizations/${w.orgA.id}/members/${target.id}`,
+          body: { role: 'admin' },
+          verify: async (res) => assert.equal(await roleOf(target.id), ok(res) ? 'admin' : 'member'),
+        };
+      },
+      missing: () => ({
+        url: `/api/v2/organizations/${MISSING_ORG}/members/${w.memberRow.id}`,
+        body: { role: 'admin' },
+      }),
+    },
+    {
+      name: 'PATCH /organizations/members/{member_id}',
+      action: 'member:update',
+      operationId: 'updateOrganizationMember',
+      method: 'PATCH',
+      expect: [200, 403, 404, 404, 200, 404, 403],
+      prepare: async () => {
+        const target = await freshMember();
+        return {
+          url: `/api/v2/organizations/members/${target.id}`,
+          body: { role: 'admin' },
+          verify: async (res) => assert.equal(await roleOf(target.id), ok(res) ? 'admin' : 'member'),
+        };
+      },
+      missing: () => ({ url: `/api/v2/organizations/members/${MISSING_MEMBER}`, body: { role: 'admin' } }),
+    },
+    {
+      // Removing someone else (a fresh member): admins only; organization keys are not supported.
+      name: 'DELETE /organizations/{org_id}/members/{member_id}',
+      action: 'member:remove',
+      operationId: 'removeOrganizationMember',
+      method: 'DELETE',
+      expect: [200, 403, 404, 404, 403, 404, 403],
+      prepare: async () => {
+        const target = await freshMember();
+        return {
+          url: `/api/v2/organizations/${w.orgA.id}/members/${target.id}`,
+          verify: async (res) => assert.equal(await roleOf(target.id), ok(res) ? undefined : 'member'),
+        };
+      },
+      missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/members/${MISSING_MEMBER}` }),
+    },
+  ];
+
+  async function roleOf(memberId: string): Promise<string | undefined> {
+    const r = await t.db.kysely
+      .selectFrom('members')
+      .select('role')
+      .where('id', '=', memberId)
+      .executeTakeFirst();
+    return r?.role;
+  }
+
+  function specCheck(op: Op, res: Res): void {
+    // POST /organizations is an orgplane extension: its 201 body is Neon's Organization.
+    const status = op.operationId === 'getOrganization' && res.status === 201 ? 200 : res.status;
+    assertMatchesSpec(op.operationId, status, res.body);
+  }
+
+  const withoutRequestId = (body: Record<string, unknown>) => {
+    const { request_id: _ignored, ...rest } = body;
+    return rest;
+  };
+
+  for (const op of ops) {
+    test(op.name, async () => {
+      const problems: string[] = [];
+      const principals: PrincipalName[] = [...UNAUTHENTICATED, ...AUTHENTICATED];
+      for (const p of principals) {
+        const cell = await op.prepare(p);
+        const label = `${op.name} × ${p}`;
+        const res = await t.call(op.method, cell.url, { token: tokens[p], body: cell.body });
+        if (!observed.has(op.name)) observed.set(op.name, new Map());
+        observed.get(op.name)?.set(p, res.status);
+        const idx = (AUTHENTICATED as readonly string[]).indexOf(p);
+        const want = idx === -1 ? 401 : op.expect[idx];
+        if (res.status !== want) {
+          problems.push(`${label}: want ${want}, got ${res.status} ${res.text.slice(0, 200)}`);
+          continue;
+        }
+        try {
+          specCheck(op, res);
+          await cell.verify?.(res);
+          if (res.status === 401) {
+            seen401.push({
+              cell: label,
+              body: withoutRequestId(res.body),
+              wwwAuthenticate: res.headers['www-authenticate'],
+            });
+          }
+          if (res.status === 403) {
+            const message = String(res.body.message);
+            if (p === 'project_key') assert.match(message, /project-scoped/, label);
+            else if (p === 'org_key_a' || p === 'org_key_b') assert.equal(message, ORG_KEY_MESSAGE, label);
+            else assert.match(message, /admin/, label);
+          }
+          if (res.status === 404) {
+            // Another organization's objects answer exactly like missing ones.
+            assert.ok(op.missing, `${label}: a 404 cell needs a missing-id twin`);
+            const twin = op.missing();
+            const m = await t.call(op.method, twin.url, { token: tokens[p], body: twin.body });
+            assert.equal(m.status, 404, `${label}: missing twin`);
+            specCheck(op, m);
+            assert.deepEqual(withoutRequestId(res.body), withoutRequestId(m.body), label);
+          }
+        } catch (err) {
+          problems.push(`${label}: ${(err as Error).message}`);
+        }
+      }
+      assert.ok(problems.length === 0, `${problems.length} cell(s) wrong:\n${problems.join('\n')}`);
+    });
+  }
+
+  test('docs/permissions.md tells the truth: every documented cell matches the status observed', () => {
+    const doc = fs.readFileSync(new URL('../docs/permissions.md', import.meta.url), 'utf8');
+    const lines = doc.split('\n').filter((l) => l.startsWith('| '));
+    const header = (lines[0] ?? '').split('|').map((c) => c.trim());
+    const rows = new Map<string, string[]>();
+    for (const line of lines.slice(2)) {
+      const cells = line.split('|').map((c) => c.trim());
+      rows.set((cells[1] ?? '').replace(/`/g, ''), cells);
+    }
+    const column: Record<Authenticated, string> = {
+      admin: 'admin (personal key)',
+      member: 'member (personal key)',
+      outsider: 'non-member (personal key)',
+      removed: 'non-member (personal key)',
+      org_key_a: 'org key (this org)',
+      org_key_b: 'org key (other org)',
+      project_key: 'project key (this project)',
+    };
+    let compared = 0;
+    for (const op of ops) {
+      const row = rows.get(op.action);
+      assert.ok(row, `docs/permissions.md has a row for ${op.action}`);
+      for (const p of AUTHENTICATED) {
+        const documented: string | undefined = row[header.indexOf(column[p])];
+        assert.ok(documented !== undefined, `${op.action}: column ${column[p]}`);
+        if (documented === '·') continue;
+        const status = observed.get(op.name)?.get(p);
+        assert.ok(status !== undefined, `${op.name} × ${p} was run`);
+        const as = status >= 200 && status < 300 ? '✅' : String(status);
+        assert.equal(as, documented, `${op.name} × ${p}: observed ${status}, documented ${documented}`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= 90, `${compared} cells compared`);
+  });
+
+  test('every 401 has one identical body and WWW-Authenticate: Bearer', () => {
+    assert.equal(seen401.length, ops.length * UNAUTHENTICATED.length, 'all 401 cells were seen');
+    const first = seen401[0];
+    assert.ok(first);
+    for (const s of seen401) {
+      assert.deepEqual(s.body, first.body, s.cell);
+      assert.equal(s.wwwAuthenticate, 'Bearer', s.cell);
+    }
+    assert.deepEqual(Object.keys(first.body as object).sort(), ['code', 'message']);
+  });
+
+  test('other ways of not authenticating get the same 401', async () => {
+    const reference = seen401[0]?.body;
+    const variants: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer ' },
+      { authorization: `Basic ${Buffer.from('user:pass').toString('base64')}` },
+      { authorization: `Token ${w.admin.token}` },
+      { authorization: `Bearer ${w.admin.token} extra` },
+      { authorization: `Bearer ${w.admin.token.slice(0, -1)}` },
+      { authorization: `Bearer ${w.admin.token}x` },
+      // Pre-`napi_` Neon keys were 64 characters of [a-z0-9]; this server never issued one.
+      { authorization: `Bearer ${'a1'.repeat(32)}` },
+    ];
+    for (const headers of variants) {
+      const res = await t.call('GET', '/api/v2/users/me', { headers });
+      assert.equal(res.status, 401, JSON.stringify(headers));
+      assertMatchesSpec('getCurrentUserInfo', res.status, res.body);
+      assert.deepEqual(withoutRequestId(res.body), reference, JSON.stringify(headers));
+      assert.equal(res.headers['www-authenticate'], 'Bearer');
+    }
+    // A token in the query string is not a credential.
+    const q = await t.call('GET', `/api/v2/users/me?api_key=${w.admin.token}&token=${w.admin.token}`);
+    assert.equal(q.status, 401);
+    assert.deepEqual(withoutRequestId(q.body), reference);
+  });
+
+  test("A's objects named under B's path answer like missing ones (outsider and B's org key)", async () => {
+    const keyA = await createOrgKey(t.services, w.orgA.id, w.admin);
+    for (const token of [w.outsider.token, w.orgKeyB.token]) {
+      const cases: Array<{
+        op: string;
+        method: 'GET' | 'PATCH' | 'DELETE';
+        foreign: string;
+        missing: string;
+        body?: unknown;
+      }> = [
+        {
+          op: 'getOrganizationMember',
+          method: 'GET',
+          foreign: `/api/v2/organizations/${w.orgB.id}/members/${w.memberRow.id}`,
+          missing: `/api/v2/organizations/${w.orgB.id}/members/${MISSING_MEMBER}`,
+        },
+        {
+          op: 'updateOrganizationMember',
+          method: 'PATCH',
+          foreign: `/api/v2/organizations/${w.orgB.id}/members/${w.memberRow.id}`,
+          missing: `/api/v2/organizations/${w.orgB.id}/members/${MISSING_MEMBER}`,
+          body: { role: 'admin' },
+        },
+        {
+          op: 'revokeOrgApiKey',
+          method: 'DELETE',
+          foreign: `/api/v2/organizations/${w.orgB.id}/api_keys/${keyA.id}`,
+          missing: `/api/v2/organizations/${w.orgB.id}/api_keys/${MISSING_KEY}`,
+        },
+      ];
+      if (token === w.outsider.token) {
+        // Removing members is for personal keys only: B's org key gets 403 before any lookup.
+        cases.push({
+          op: 'removeOrganizationMember',
+          method: 'DELETE',
+          foreign: `/api/v2/organizations/${w.orgB.id}/members/${w.memberRow.id}`,
+          missing: `/api/v2/organizations/${w.orgB.id}/members/${MISSING_MEMBER}`,
+        });
+      }
+      for (const c of cases) {
+        const f = await t.call(c.method, c.foreign, { token, body: c.body });
+        const m = await t.call(c.method, c.missing, { token, body: c.body });
+        assert.equal(f.status, 404, `${c.method} ${c.foreign}`);
+        assert.equal(m.status, 404, `${c.method} ${c.missing}`);
+        assertMatchesSpec(c.op, f.status, f.body);
+        assertMatchesSpec(c.op, m.status, m.body);
+        assert.deepEqual(withoutRequestId(f.body), withoutRequestId(m.body));
+      }
+    }
+    // Nothing changed in A.
+    assert.equal(await roleOf(w.memberRow.id), 'member');
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: keyA.token })).status, 200);
+    // Keys of the wrong kind behind the other endpoint: an admin cannot revoke a member's personal
+    // key through the organization, nor an organization key through /api_keys.
+    const viaOrg = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/api_keys/${w.member.keyId}`, {
+      token: w.admin.token,
+    });
+    assert.equal(viaOrg.status, 404);
+    assertMatchesSpec('revokeOrgApiKey', viaOrg.status, viaOrg.body);
+    const viaPersonal = await t.call('DELETE', `/api/v2/api_keys/${w.orgKeyA.id}`, { token: w.admin.token });
+    assert.equal(viaPersonal.status, 404);
+    assertMatchesSpec('revokeApiKey', viaPersonal.status, viaPersonal.body);
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: w.member.token })).status, 200);
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: w.orgKeyA.token })).status, 200);
+    // Lists stay in their lane: A's list holds A's organization and project keys only; /api_keys the caller's own.
+    const listA = await t.call('GET', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
+      token: w.admin.token,
+    });
+    assertMatchesSpec('listOrgApiKeys', listA.status, listA.body);
+    const idsA = listA.body.map((k: { id: number }) => k.id);
+    assert.ok(idsA.includes(w.orgKeyA.id) && idsA.includes(w.projectKeyA1.id));
+    for (const id of [w.orgKeyB.id, w.admin.keyId, w.member.keyId]) assert.ok(!idsA.includes(id), `id ${id}`);
+    const mine = await t.call('GET', '/api/v2/api_keys', { token: w.admin.token });
+    assertMatchesSpec('listApiKeys', mine.status, mine.body);
+    const myIds = mine.body.map((k: { id: number }) => k.id);
+    assert.ok(myIds.includes(w.admin.keyId));
+    for (const id of [w.orgKeyA.id, w.projectKeyA1.id, w.member.keyId])
+      assert.ok(!myIds.includes(id), `id ${id}`);
+
+    // And a project of B cannot get a project-scoped key through A.
+    const res = await t.call('POST', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
+      token: w.admin.token,
+      body: { key_name: 'x', project_id: w.projectB1 },
+    });
+    assert.equal(res.status, 404);
+    assertMatchesSpec('createOrgApiKey', res.status, res.body);
+  });
+
+  test('method swaps on the same paths are 405 and change nothing', async () => {
+    const target = await freshMember();
+    const cases: Array<[string, string, string]> = [
+      ['PUT', '/api/v2/auth', 'GET'],
+      ['POST', '/api/v2/auth', 'GET'],
+      ['POST', '/api/v2/users/me', 'GET'],
+      ['DELETE', '/api/v2/users/me', 'GET'],
+      ['DELETE', '/api/v2/users/me/organizations', 'GET'],
+      ['PUT', '/api/v2/api_keys', 'GET, POST'],
+      ['PATCH', `/api/v2/api_keys/${w.admin.keyId}`, 'DELETE'],
+      ['PUT', `/api/v2/organizations/${w.orgA.id}`, 'GET'],
+      ['DELETE', `/api/v2/organizations/${w.orgA.id}`, 'GET'],
+      ['PATCH', `/api/v2/organizations/${w.orgA.id}/api_keys`, 'GET, POST'],
+      ['POST', `/api/v2/organizations/${w.orgA.id}/members`, 'GET'],
+      ['PUT', `/api/v2/organizations/${w.orgA.id}/members/${target.id}`, 'GET, PATCH, DELETE'],
+      ['POST', `/api/v2/organizations/${w.orgA.id}/members/${target.id}`, 'GET, PATCH, DELETE'],
+      ['DELETE', `/api/v2/organizations/members/${target.id}`, 'PATCH'],
+    ];
+    for (const [method, url, allow] of cases) {
+      for (const token of [w.admin.token, w.member.token]) {
+        const res = await t.call(method as 'PUT', url, { token, body: { role: 'admin' } });
+        assert.equal(res.status, 405, `${method} ${url}`);
+        assert.equal(res.body.code, 'METHOD_NOT_ALLOWED');
+        assert.equal(typeof res.body.message, 'string');
+        assert.equal(res.headers.allow, allow, `${method} ${url}`);
+      }
+    }
+    assert.equal(await roleOf(target.id), 'member');
+    assert.equal(await roleOf(w.memberRow.id), 'member');
+    assert.equal(
+      (await t.call('GET', `/api/v2/organizations/${w.orgA.id}`, { token: w.admin.token })).status,
+      200,
+    );
+  });
+
+  test('ids and prototypes in bodies assign nothing', async () => {
+    const target = await freshMember();
+    // An admin's role change cannot move the member to B or rename its ids.
+    const res = await t.call('PATCH', `/api/v2/organizations/${w.orgA.id}/members/${target.id}`, {
+      token: w.admin.token,
+      body: { role: 'admin', org_id: w.orgB.id, user_id: w.outsider.id, id: MISSING_MEMBER },
+    });
+    assert.equal(res.status, 200);
+    assertMatchesSpec('updateOrganizationMember', res.status, res.body);
+    assert.equal(res.body.org_id, w.orgA.id);
+    assert.equal(res.body.id, target.id);
+    assert.equal(res.body.user_id, target.user_id);
+    const row = await t.db.kysely
+      .selectFrom('members')
+      .selectAll()
+      .where('id', '=', target.id)
+      .executeTakeFirstOrThrow();
+    assert.deepEqual([row.org_id, row.user_id, row.role], [w.orgA.id, target.user_id, 'admin']);
+    assert.equal(
+      (await t.db.kysely.selectFrom('members').select('id').where('org_id', '=', w.orgB.id).execute()).length,
+      1,
+      'B still has only its admin',
+    );
+
+    // A member cannot promote themself whatever the body says.
+    const raw = [
+      '{"role":"admin"}',
+      '{"role":"member","role":"admin"}',
+      '{"role":"admin","__proto__":{"role":"admin","isAdmin":true}}',
+      '{"role":"admin","constructor":{"prototype":{"isAdmin":true,"role":"admin"}}}',
+    ];
+    for (const body of raw) {
+      for (const url of [
+        `/api/v2/organizations/${w.orgA.id}/members/${w.memberRow.id}`,
+        `/api/v2/organizations/members/${w.memberRow.id}`,
+      ]) {
+        const r = await t.call('PATCH', url, { token: w.member.token, body });
+        assert.ok(r.status === 403 || r.status === 400, `${body}: ${r.status}`);
+        assertMatchesSpec('updateOrganizationMember', r.status, r.body);
+      }
+    }
+    assert.equal(await roleOf(w.memberRow.id), 'member');
+
+    // A personal key stays a personal key of its caller, whatever ids the body names.
+    const personal = await t.call('POST', '/api/v2/api_keys', {
+      token: w.member.token,
+      body: { key_name: 'p', org_id: w.orgB.id, project_id: w.projectA1, user_id: w.admin.id, kind: 'org' },
+    });
+    assert.equal(personal.status, 200);
+    assertMatchesSpec('createApiKey', personal.status, personal.body);
+    assert.equal(personal.body.created_by, w.member.id);
+    const auth = await t.call('GET', '/api/v2/auth', { token: personal.body.key });
+    assert.deepEqual(auth.body, { account_id: w.member.id, auth_method: 'api_key_user' });
+
+    // A member cannot smuggle project_id through the prototype to get past "only admins create org keys",
+    // and an admin's key for A cannot be placed in B.
+    const beforeA = await keysOf(w.orgA.id);
+    for (const body of [
+      `{"key_name":"x","__proto__":{"project_id":"${w.projectA1}"}}`,
+      `{"key_name":"x","constructor":{"prototype":{"project_id":"${w.projectA1}"}}}`,
+    ]) {
+      const r = await t.call('POST', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
+        token: w.member.token,
+        body,
+      });
+      assert.equal(r.status, 403, body);
+      assertMatchesSpec('createOrgApiKey', r.status, r.body);
+    }
+    assert.equal(await keysOf(w.orgA.id), beforeA);
+    const beforeB = await keysOf(w.orgB.id);
+    const placed = await t.call('POST', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
+      token: w.admin.token,
+      body: { key_name: 'x', project_id: w.projectA1, org_id: w.orgB.id },
+    });
+    assert.equal(placed.status, 200);
+    assertMatchesSpec('createOrgApiKey', placed.status, placed.body);
+    assert.equal(await keysOf(w.orgB.id), beforeB);
+    assert.equal(await keysOf(w.orgA.id), beforeA + 1);
+
+    // An organization cannot be created with a chosen id.
+    const org = await t.call('POST', '/api/v2/organizations', {
+      token: w.member.token,
+      body: { name: 'Chosen', id: 'org-chosen-12345678', handle: 'chosen', managed_by: 'x' },
+    });
+    assert.equal(org.status, 201);
+    assert.notEqual(org.body.id, 'org-chosen-12345678');
+    assert.equal(org.body.managed_by, 'console');
+
+    // And nothing leaked onto Object.prototype.
+    const probe = {} as Record<string, unknown>;
+    assert.equal(probe.isAdmin, undefined);
+    assert.equal(probe.role, undefined);
+    assert.equal(probe.project_id, undefined);
+  });
+
+  async function keysOf(orgId: string): Promise<number> {
+    const r = await t.db.kysely
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('org_id', '=', orgId)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+});
+
+describe('decided cells: revoking your own project-scoped key, leaving an organization', () => {
+  let t: TestApp;
+  let w: World;
+  before(async () => {
+    t = await buildTestApp();
+    w = await buildWorld(t.services);
+  });
+  after(() => t.close());
+
+  test('a member may revoke a project-scoped key they created (org_api_key:revoke_own), not others', async () => {
+    const mine = await t.call('POST', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
+      token: w.member.token,
+      body: { key_name: 'mine', project_id: w.projectA1 },
+    });
+    assert.equal(mine.status, 200);
+    const del = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/api_keys/${mine.body.id}`, {
+      token: w.member.token,
+    });
+    assert.equal(del.status, 200);
+    assertMatchesSpec('revokeOrgApiKey', del.status, del.body);
+    assert.equal(del.body.revoked, true);
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: mine.body.key })).status, 401);
+
+    // The admin's project-scoped key and the organization key are not the member's to revoke.
+    for (const keyId of [w.projectKeyA1.id, w.orgKeyA.id]) {
+      const res = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/api_keys/${keyId}`, {
+        token: w.member.token,
+      });
+      assert.equal(res.status, 403);
+      assertMatchesSpec('revokeOrgApiKey', res.status, res.body);
+    }
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: w.projectKeyA1.token })).status, 200);
+
+    // A member who left cannot revoke the key they created any more (404: the org is gone for them).
+    const other = await createUser(t.services, 'leaver');
+    const row = await addMember(t.services, w.orgA.id, other, 'member');
+    const key = await t.call('POST', `/api/v2/organizations/${w.orgA.id}/api_keys`, {
+      token: other.token,
+      body: { key_name: 'k', project_id: w.projectA1 },
+    });
+    assert.equal(key.status, 200);
+    await t.db.kysely.deleteFrom('members').where('id', '=', row.id).execute();
+    const gone = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/api_keys/${key.body.id}`, {
+      token: other.token,
+    });
+    assert.equal(gone.status, 404);
+    assertMatchesSpec('revokeOrgApiKey', gone.status, gone.body);
+    // The project-scoped key belongs to the organization and keeps working.
+    assert.equal((await t.call('GET', '/api/v2/auth', { token: key.body.key })).status, 200);
+  });
+
+  test('a member may leave (member:leave); the last admin may not', async () => {
+    const leaver = await createUser(t.services, 'leaver');
+    const row = await addMember(t.services, w.orgA.id, leaver, 'member');
+    const res = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/members/${row.id}`, {
+      token: leaver.token,
+    });
+    assert.equal(res.status, 200);
+    assertMatchesSpec('removeOrganizationMember', res.status, res.body);
+    const after = await t.call('GET', `/api/v2/organizations/${w.orgA.id}`, { token: leaver.token });
+    assert.equal(after.status, 404);
+
+    // The only admin cannot leave, with a clear 409, and stays admin.
+    const last = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/members/${w.adminMember.id}`, {
+      token: w.admin.token,
+    });
+    assert.equal(last.status, 409);
+    assertMatchesSpec('removeOrganizationMember', last.status, last.body);
+    assert.match(last.body.message, /only admin/);
+    // Nor demote themself.
+    const demote = await t.call('PATCH', `/api/v2/organizations/${w.orgA.id}/members/${w.adminMember.id}`, {
+      token: w.admin.token,
+      body: { role: 'member' },
+    });
+    assert.equal(demote.status, 409);
+    assertMatchesSpec('updateOrganizationMember', demote.status, demote.body);
+    // Nor can the organization key demote the only admin.
+    const byKey = await t.call('PATCH', `/api/v2/organizations/${w.orgA.id}/members/${w.adminMember.id}`, {
+      token: w.orgKeyA.token,
+      body: { role: 'member' },
+    });
+    assert.equal(byKey.status, 409);
+
+    // With a second admin, an admin may leave.
+    const second = await createUser(t.services, 'second');
+    const secondRow = await addMember(t.services, w.orgA.id, second, 'admin');
+    const leave = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/members/${secondRow.id}`, {
+      token: second.token,
+    });
+    assert.equal(leave.status, 200);
+    const admins = await t.db.kysely
+      .selectFrom('members')
+      .select('user_id')
+      .where('org_id', '=', w.orgA.id)
+      .where('role', '=', 'admin')
+      .execute();
+    assert.deepEqual(
+      admins.map((a) => a.user_id),
+      [w.admin.id],
+    );
+    // An organization key has no membership to leave: removing anyone is refused.
+    const keyLeave = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/members/${w.memberRow.id}`, {
+      token: w.orgKeyA.token,
+    });
+    assert.equal(keyLeave.status, 403);
+    assert.equal(keyLeave.body.message, ORG_KEY_MESSAGE);
+  });
+});
+
+test("routes hold no role checks: every allow/deny is the policy module's", () => {
+  const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
+  const routeFiles = fs
+    .readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.routes.ts'));
+  assert.ok(routeFiles.length >= 4, routeFiles.join(', '));
+  for (const f of routeFiles) {
+    const text = fs.readFileSync(path.join(src, f), 'utf8');
+    assert.doesNotMatch(text, /\brole\s*[!=]==|\.kind\s*[!=]==|['"]admin['"]|\b(authorize|decide|can)\(/, f);
+    assert.doesNotMatch(text, /from '\.\.\/policy/, `${f} imports the policy: decisions belong in services`);
+  }
+});
