@@ -12,7 +12,11 @@ const log = pino({ level: 'warn' });
 
 async function withServices<T>(fn: (s: Services, db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const db = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const db = openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    pgSchema: config.pgSchema,
+  });
   try {
     await migrateToLatest(db);
     const services = createServices(db, config, log);

@@ -72,6 +72,13 @@ export const RULES = {
     method: 'DELETE',
     path: '/api_keys/{key_id}',
   },
+  'project:transfer': {
+    scope: 'account',
+    allow: ['user'],
+    what: 'transfer projects',
+    method: 'POST',
+    path: '/organizations/{source_org_id}/projects/transfer, /users/me/projects/transfer',
+  },
   'organization:create': {
     scope: 'account',
     allow: ['user'],
@@ -215,6 +222,13 @@ export const RULES = {
     what: 'read projects',
     method: 'GET',
     path: '/projects/{project_id}',
+  },
+  'project:operation_read': {
+    scope: 'project',
+    allow: [...ALL_MEMBERS, 'project_key'],
+    what: 'read project operations',
+    method: 'GET',
+    path: '/projects/{project_id}/operations/{operation_id}',
   },
   'project:update': {
     scope: 'project',
