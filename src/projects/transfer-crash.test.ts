@@ -208,4 +208,53 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
       if (where === there) [here, there] = [there, here];
     }
   });
+  test('integrations recorded through the operator CLI block a transfer with 422', async () => {
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ['bin/orgplane.js', ...args], { cwd: root, env });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+    const p = ids[0] ?? '';
+    const set = await cli('projects', 'set-integration', '--project', p, '--integration', 'github');
+    assert.equal(set.code, 0, set.out);
+    assert.deepEqual(JSON.parse(set.out), { id: p, integrations: ['github'] });
+    const bad = await cli(
+      'projects',
+      'set-integration',
+      '--project',
+      'no-such-project',
+      '--integration',
+      'github',
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /project no-such-project not found/);
+
+    const where = [...(await state()).orgs.keys()][0] ?? src;
+    const other = where === src ? dst : src;
+    const base = await start();
+    const res = await fetch(`${base}/api/v2/organizations/${where}/projects/transfer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ destination_org_id: other, project_ids: [p] }),
+    });
+    assert.equal(res.status, 422);
+    assert.deepEqual(((await res.json()) as { projects: unknown }).projects, [
+      { id: p, integration: 'github' },
+    ]);
+    await kill();
+    const removed = await cli(
+      'projects',
+      'set-integration',
+      '--project',
+      p,
+      '--integration',
+      'github',
+      '--remove',
+    );
+    assert.equal(removed.code, 0, removed.out);
+    assert.deepEqual(JSON.parse(removed.out).integrations, []);
+  });
 });
