@@ -390,4 +390,46 @@ describe('project transfers', () => {
     assert.equal(rows.length, 1);
     assert.equal(rows[0]?.org_id, winner?.id, 'the project is where the winner put it');
   });
+  test('transfer racing project-key creation: no live key ever points at a project outside its organization', async () => {
+    const u = await createUser(t.services, 'keyrace');
+    const src = await createOrg(t.services, u, 'Key race src', 'scale');
+    const dst = await createOrg(t.services, u, 'Key race dst', 'scale');
+    const p = await createProjectRecord(t.services, src.id, u.id, 'raced');
+    // Hold the transfer's transaction open (moved and keys revoked, not committed) while keys are
+    // requested: without the organization lock in key creation they would slip in and stay live.
+    t.config.transferPauseMs = 400;
+    let keys;
+    let moved;
+    try {
+      const pending = transfer(src.id, { destination_org_id: dst.id, project_ids: [p] }, u.token);
+      await new Promise((r) => setTimeout(r, 150));
+      keys = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          t.call('POST', `/api/v2/organizations/${src.id}/api_keys`, {
+            token: u.token,
+            body: { key_name: `k${i}`, project_id: p },
+          }),
+        ),
+      );
+      moved = await pending;
+    } finally {
+      t.config.transferPauseMs = 0;
+    }
+    assert.equal(moved?.status, 200);
+    for (const k of keys) {
+      assert.ok([200, 404].includes(k.status), `key creation answered ${k.status}`);
+      assertMatchesSpec('createOrgApiKey', k.status, k.body);
+      if (k.status === 200)
+        assert.equal((await t.call('GET', '/api/v2/auth', { token: k.body.key })).status, 401);
+    }
+    const stray = await t.db.kysely
+      .selectFrom('api_keys as k')
+      .innerJoin('projects as p', 'p.id', 'k.project_id')
+      .select('k.id')
+      .where('k.kind', '=', 'project')
+      .where('k.revoked_at', 'is', null)
+      .whereRef('p.org_id', '!=', 'k.org_id')
+      .execute();
+    assert.deepEqual(stray, []);
+  });
 });
