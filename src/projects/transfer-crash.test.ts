@@ -17,6 +17,7 @@ import { createOrg, createOrgKey, createProjects, createUser } from '../../test/
 import { openDatabase, type Db } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createServices } from '../services.ts';
+import { assertMatchesSpec } from '../../test/helpers/spec.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
@@ -175,10 +176,13 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
       headers: { authorization: `Bearer ${token}` },
     });
     assert.equal(list.status, 200);
-    assert.equal(((await list.json()) as { projects: unknown[] }).projects.length, 400);
+    const listed = (await list.json()) as { projects: unknown[] };
+    assertMatchesSpec('listProjects', list.status, listed);
+    assert.equal(listed.projects.length, 400);
     // The same transfer, uninterrupted, now succeeds as a whole.
     const ok = await transferFrom(again, src, dst);
     assert.equal(ok.status, 200);
+    assertMatchesSpec('transferProjectsFromOrgToOrg', ok.status, await ok.json());
     await kill();
     const done = await state();
     assert.deepEqual([...done.orgs.entries()], [[dst, 400]]);
@@ -203,8 +207,13 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
       const [where, count] = [...s.orgs.entries()][0] ?? [null, 0];
       assert.equal(count, 400);
       assert.ok(where === here || where === there);
-      // An acknowledged transfer is durable.
-      if (res instanceof Response && res.status === 200) assert.equal(where, there, 'a 200 was not lost');
+      if (res instanceof Response) {
+        // An acknowledged transfer is durable.
+        if (res.status === 200) assert.equal(where, there, 'a 200 was not lost');
+        // A response may be cut mid-body by the kill; a whole one must match the spec.
+        const body: unknown = await res.json().catch(() => undefined);
+        if (body !== undefined) assertMatchesSpec('transferProjectsFromOrgToOrg', res.status, body);
+      }
       if (where === there) [here, there] = [there, here];
     }
   });

@@ -26,6 +26,13 @@ describe('project transfers', () => {
   });
   after(() => t.close());
 
+  /** Neon's SDK needs a listening server; the first caller starts it. */
+  async function sdk(token: string) {
+    if (!t.app.server.listening) await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = t.app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    return createApiClient({ apiKey: token, baseURL: `http://127.0.0.1:${port}/api/v2` });
+  }
   const orgOf = async (id: string) =>
     (await t.db.kysely.selectFrom('projects').select('org_id').where('id', '=', id).executeTakeFirstOrThrow())
       .org_id;
@@ -44,10 +51,7 @@ describe('project transfers', () => {
     const keyStays = await createOrgKey(t.services, w.orgA.id, w.admin, p2);
     assert.equal((await t.call('GET', `/api/v2/projects/${p0}`, { token: keyMoved.token })).status, 200);
 
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = t.app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const api = createApiClient({ apiKey: w.admin.token, baseURL: `http://127.0.0.1:${port}/api/v2` });
+    const api = await sdk(w.admin.token);
     const res = await api.transferProjectsFromOrgToOrg(w.orgA.id, {
       destination_org_id: orgC.id,
       project_ids: [p0, p1],
@@ -335,10 +339,15 @@ describe('project transfers', () => {
     assert.equal(dry.body.would_succeed, true);
     assert.equal(await orgOf(mine[0]), null);
 
-    const ok = await call({ destination_org_id: org.id, project_ids: mine }, u.token);
+    const ok = await (
+      await sdk(u.token)
+    ).transferProjectsFromUserToOrg({
+      destination_org_id: org.id,
+      project_ids: mine,
+    });
     assert.equal(ok.status, 200);
-    assertMatchesSpec('transferProjectsFromUserToOrg', ok.status, ok.body);
-    assert.deepEqual(ok.body, {});
+    assertMatchesSpec('transferProjectsFromUserToOrg', ok.status, ok.data);
+    assert.deepEqual(ok.data, {});
     for (const id of mine) assert.equal(await orgOf(id), org.id);
     assert.equal(await orgOf(theirs), null);
     const again = await call({ destination_org_id: org.id, project_ids: [mine[0]] }, u.token);
