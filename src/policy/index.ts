@@ -205,14 +205,14 @@ export const RULES = {
     allow: ['admin'],
     what: 'transfer projects out of the organization',
     method: 'POST',
-    path: '/organizations/{source_org_id}/projects/transfer (source)',
+    path: '/organizations/{source_org_id}/projects/transfer (source; checked after project:transfer)',
   },
   'project:transfer_in': {
     scope: 'organization',
     allow: ['admin', 'member'],
     what: 'transfer projects into the organization',
     method: 'POST',
-    path: '/organizations/{source_org_id}/projects/transfer (destination)',
+    path: '/organizations/{source_org_id}/projects/transfer, /users/me/projects/transfer (destination; checked after project:transfer)',
   },
 
   // Project level: a project-scoped key reaches only its own project.
