@@ -10,6 +10,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
   const db = openDatabase({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
+    pgSchema: config.pgSchema,
     onPoolError: (err) => poolErrorLogger(err),
   });
   await migrateToLatest(db);

@@ -7,6 +7,8 @@ import { ApiKeysService } from './api-keys/api-keys.service.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
 import { MembersService } from './members/members.service.ts';
 import { OrganizationsService } from './organizations/organizations.service.ts';
+import { ProjectsService } from './projects/projects.service.ts';
+import { TransfersService } from './projects/transfers.service.ts';
 import { UsersService } from './users/users.service.ts';
 
 export interface Services {
@@ -17,6 +19,8 @@ export interface Services {
   organizations: OrganizationsService;
   members: MembersService;
   apiKeys: ApiKeysService;
+  projects: ProjectsService;
+  transfers: TransfersService;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
@@ -35,6 +39,8 @@ export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' 
     organizations: new OrganizationsService(db),
     members: new MembersService(db),
     apiKeys: new ApiKeysService(db, lastUsed),
+    projects: new ProjectsService(db, config),
+    transfers: new TransfersService(db, config),
     start() {
       lastUsed.start();
     },

@@ -1,6 +1,9 @@
 // API key use cases: authenticate a token; personal keys; organization and project-scoped keys.
+import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect.ts';
-import type { ApiKeyKind, ApiKeyRow } from '../db/schema.ts';
+import { withTransaction } from '../db/connect.ts';
+import { lockOrganization } from '../organizations/organizations.repository.ts';
+import type { ApiKeyKind, ApiKeyRow, Database } from '../db/schema.ts';
 import { notFound } from '../domain/errors.ts';
 import { hashToken, isWellFormedToken, newApiKeyToken } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -50,9 +53,10 @@ export class ApiKeysService {
   private async create(
     kind: ApiKeyKind,
     fields: { name: string; createdBy: string; userId?: string; orgId?: string; projectId?: string },
+    db: Kysely<Database> = this.db.kysely,
   ): Promise<CreatedKey> {
     const token = newApiKeyToken();
-    const row = await insertApiKey(this.db.kysely, {
+    const row = await insertApiKey(db, {
       kind,
       name: fields.name,
       token_hash: hashToken(token),
@@ -116,19 +120,26 @@ export class ApiKeysService {
     authorize(input.project_id === undefined ? 'org_api_key:create' : 'project_api_key:create', subject);
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
     if (input.project_id !== undefined) {
-      const project = await k
-        .selectFrom('projects')
-        .select('id')
-        .where('id', '=', input.project_id)
-        .where('org_id', '=', orgId)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (!project) throw notFound('project');
-      return this.create('project', {
-        name: input.key_name,
-        createdBy: principal.userId,
-        orgId,
-        projectId: project.id,
+      const projectId = input.project_id;
+      const userId = principal.userId;
+      // Under the organization's lock: a concurrent transfer of this project (which locks the
+      // source organization) either happens before, and the project is not found here, or after,
+      // and then revokes this key with the others. Never a live key for a project that left.
+      return withTransaction(this.db, async (trx) => {
+        await lockOrganization(trx, orgId);
+        const project = await trx
+          .selectFrom('projects')
+          .select('id')
+          .where('id', '=', projectId)
+          .where('org_id', '=', orgId)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (!project) throw notFound('project');
+        return this.create(
+          'project',
+          { name: input.key_name, createdBy: userId, orgId, projectId: project.id },
+          trx,
+        );
       });
     }
     return this.create('org', { name: input.key_name, createdBy: principal.userId, orgId });

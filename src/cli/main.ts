@@ -12,7 +12,11 @@ const log = pino({ level: 'warn' });
 
 async function withServices<T>(fn: (s: Services, db: Db) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const db = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const db = openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    pgSchema: config.pgSchema,
+  });
   try {
     await migrateToLatest(db);
     const services = createServices(db, config, log);
@@ -114,6 +118,45 @@ keys
       if (!user) throw new AppError('NOT_FOUND', `user ${o.email} not found`);
       const { row, token } = await s.apiKeys.createPersonalFor(user.id, o.name);
       print({ id: row.id, name: row.name, key: token });
+    });
+  });
+
+const projects = program.command('projects').description('manage projects (control-plane records)');
+projects
+  .command('create')
+  .description("create a project in an organization, or (without --org) in a user's personal account")
+  .requiredOption('--owner <email>', "the owner's email")
+  .option('--org <org_id>', 'organization id (omit for a personal project)')
+  .option('--name <name>', 'project name (default: the generated id)')
+  .option('--region <region_id>', 'region, e.g. aws-us-east-2')
+  .action(async (o: { owner: string; org?: string; name?: string; region?: string }) => {
+    await withServices(async (s) => {
+      const { findUserByEmail } = await import('../users/users.repository.ts');
+      const user = await findUserByEmail(s.db.kysely, o.owner);
+      if (!user) throw new AppError('NOT_FOUND', `user ${o.owner} not found`);
+      const { project } = await s.projects.createRecord(o.org ?? null, user.id, {
+        ...(o.name ? { name: o.name } : {}),
+        ...(o.region ? { region_id: o.region } : {}),
+      });
+      print({ id: project.id, name: project.name, org_id: project.org_id, owner_id: project.owner_id });
+    });
+  });
+projects
+  .command('set-integration')
+  .description(
+    'record (or with --remove, delete) an integration on a project; GitHub and Vercel block transfers',
+  )
+  .requiredOption('--project <project_id>', 'project id')
+  .addOption(
+    new Option('--integration <type>', 'integration')
+      .choices(['github', 'vercel', 'datadog', 'opentelemetry'])
+      .makeOptionMandatory(),
+  )
+  .option('--remove', 'remove the integration instead of recording it', false)
+  .action(async (o: { project: string; integration: string; remove: boolean }) => {
+    await withServices(async (s) => {
+      const integrations = await s.projects.setIntegration(o.project, o.integration, !o.remove);
+      print({ id: o.project, integrations });
     });
   });
 

@@ -59,12 +59,42 @@ export interface ApiKeysTable {
 
 export interface ProjectsTable {
   id: string;
-  org_id: string;
+  /** null: a personal project (owner only; see POST /users/me/projects/transfer). */
+  org_id: string | null;
   owner_id: string;
   name: string;
+  region_id: Generated<string>;
+  pg_version: Generated<number>;
+  provisioner: Generated<string>;
+  /** 0 | 1 */
+  store_passwords: Generated<number>;
+  history_retention_seconds: Generated<number>;
+  /** JSON: ProjectSettingsData */
+  settings: Generated<string>;
+  /** JSON: DefaultEndpointSettings */
+  default_endpoint_settings: Generated<string>;
+  creation_source: Generated<string>;
+  branch_id: Generated<string>;
+  branch_name: Generated<string>;
+  endpoint_id: Generated<string>;
+  database_name: Generated<string>;
+  role_name: Generated<string>;
+  /** JSON array of ApplicationType */
+  integrations: Generated<string>;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+}
+
+export interface ProjectOperationsTable {
+  id: string; // uuid
+  project_id: string;
+  branch_id: string | null;
+  endpoint_id: string | null;
+  action: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface Database {
@@ -73,6 +103,7 @@ export interface Database {
   members: MembersTable;
   api_keys: ApiKeysTable;
   projects: ProjectsTable;
+  project_operations: ProjectOperationsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -81,4 +112,6 @@ export type MemberRow = Selectable<MembersTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type NewApiKey = Insertable<ApiKeysTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
+export type NewProject = Insertable<ProjectsTable>;
+export type ProjectOperationRow = Selectable<ProjectOperationsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;

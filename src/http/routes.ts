@@ -8,10 +8,12 @@ import { membersRoutes } from '../members/members.routes.ts';
 import { MemberSchema } from '../members/members.schemas.ts';
 import { organizationsRoutes } from '../organizations/organizations.routes.ts';
 import { OrganizationSchema } from '../organizations/organizations.schemas.ts';
+import { projectsRoutes } from '../projects/projects.routes.ts';
+import { OperationSchema, ProjectSchema } from '../projects/projects.schemas.ts';
 import { usersRoutes } from '../users/users.routes.ts';
 
 /** Schemas referenced by $id from several routes (published as OpenAPI components). */
-export const sharedSchemas: TSchema[] = [OrganizationSchema, MemberSchema];
+export const sharedSchemas: TSchema[] = [OrganizationSchema, MemberSchema, ProjectSchema, OperationSchema];
 
 export async function registerApiRoutes(
   api: FastifyInstance,
@@ -22,4 +24,5 @@ export async function registerApiRoutes(
   await api.register(apiKeysRoutes, { services, config });
   await api.register(organizationsRoutes, { services });
   await api.register(membersRoutes, { services });
+  await api.register(projectsRoutes, { services });
 }

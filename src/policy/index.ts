@@ -72,6 +72,13 @@ export const RULES = {
     method: 'DELETE',
     path: '/api_keys/{key_id}',
   },
+  'project:transfer': {
+    scope: 'account',
+    allow: ['user'],
+    what: 'transfer projects',
+    method: 'POST',
+    path: '/organizations/{source_org_id}/projects/transfer, /users/me/projects/transfer',
+  },
   'organization:create': {
     scope: 'account',
     allow: ['user'],
@@ -198,14 +205,14 @@ export const RULES = {
     allow: ['admin'],
     what: 'transfer projects out of the organization',
     method: 'POST',
-    path: '/organizations/{source_org_id}/projects/transfer (source)',
+    path: '/organizations/{source_org_id}/projects/transfer (source; checked after project:transfer)',
   },
   'project:transfer_in': {
     scope: 'organization',
     allow: ['admin', 'member'],
     what: 'transfer projects into the organization',
     method: 'POST',
-    path: '/organizations/{source_org_id}/projects/transfer (destination)',
+    path: '/organizations/{source_org_id}/projects/transfer, /users/me/projects/transfer (destination; checked after project:transfer)',
   },
 
   // Project level: a project-scoped key reaches only its own project.
@@ -215,6 +222,13 @@ export const RULES = {
     what: 'read projects',
     method: 'GET',
     path: '/projects/{project_id}',
+  },
+  'project:operation_read': {
+    scope: 'project',
+    allow: [...ALL_MEMBERS, 'project_key'],
+    what: 'read project operations',
+    method: 'GET',
+    path: '/projects/{project_id}/operations/{operation_id}',
   },
   'project:update': {
     scope: 'project',

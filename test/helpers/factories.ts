@@ -1,7 +1,6 @@
 // Factories: users with ready personal keys, organizations, members, keys and projects.
 import { randomBytes } from 'node:crypto';
 import type { MemberRole } from '../../src/db/schema.ts';
-import { newProjectId } from '../../src/domain/ids.ts';
 import { nowIso } from '../../src/domain/time.ts';
 import type { Services } from '../../src/services.ts';
 
@@ -44,28 +43,27 @@ export async function createOrgKey(s: Services, orgId: string, createdBy: TestUs
   return { id: row.id, token };
 }
 
-/** A bare project record (the projects module builds the full one). */
+/** A project made by the projects service (org null: a personal project of ownerId). */
 export async function createProjectRecord(
   s: Services,
-  orgId: string,
+  orgId: string | null,
   ownerId: string,
   name = 'project',
 ): Promise<string> {
-  const id = newProjectId();
-  const now = nowIso();
-  await s.db.kysely
-    .insertInto('projects')
-    .values({
-      id,
-      org_id: orgId,
-      owner_id: ownerId,
-      name,
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-    })
-    .execute();
-  return id;
+  const { project } = await s.projects.createRecord(orgId, ownerId, { name });
+  return project.id;
+}
+
+/** n projects in one organization, ids in creation order. */
+export async function createProjects(
+  s: Services,
+  orgId: string,
+  ownerId: string,
+  n: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push(await createProjectRecord(s, orgId, ownerId, `p${i}`));
+  return ids;
 }
 
 /**

@@ -1,0 +1,288 @@
+// /projects: list, create, read, update, delete, recover; operations; transfers between organizations.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { AppError } from '../domain/errors.ts';
+import { principalOf } from '../http/authenticate.ts';
+import { ErrorResponses } from '../http/common-schemas.ts';
+import type { Services } from '../services.ts';
+import type { ProjectRow } from '../db/schema.ts';
+import {
+  integrationsOf,
+  presentBranch,
+  presentEndpoint,
+  presentListItem,
+  presentOperation,
+  presentProject,
+} from './projects.presenter.ts';
+import {
+  CreatedProjectSchema,
+  LimitsUnsatisfiedSchema,
+  OperationParamsSchema,
+  OperationResponseSchema,
+  ProjectCreateSchema,
+  ProjectListQuerySchema,
+  ProjectListResponseSchema,
+  ProjectParamsSchema,
+  ProjectRecoverResponseSchema,
+  ProjectResponseSchema,
+  ProjectsWithIntegrationSchema,
+  ProjectUpdateResponseSchema,
+  ProjectUpdateSchema,
+  TransferBodySchema,
+  TransferQuerySchema,
+  TransferResponseSchema,
+  TransferSourceParamsSchema,
+} from './projects.schemas.ts';
+import { endpointHost, poolerHost } from './regions.ts';
+import type { TransferReport } from './transfers.service.ts';
+
+function integrationMaps(projects: ProjectRow[]) {
+  const map: Record<string, string[]> = {};
+  for (const p of projects) {
+    const list = integrationsOf(p);
+    if (list.length > 0) map[p.id] = list;
+  }
+  return { applications: map, integrations: map };
+}
+
+const transferResponses = {
+  200: TransferResponseSchema,
+  406: LimitsUnsatisfiedSchema,
+  422: ProjectsWithIntegrationSchema,
+  ...ErrorResponses,
+};
+
+function transferReply(report: TransferReport, dryRun: boolean) {
+  if (!dryRun) return {};
+  return {
+    dry_run: true,
+    would_succeed: report.limits.length === 0 && report.integrations.length === 0,
+    ...report,
+  };
+}
+
+export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+  app,
+  { services },
+) => {
+  // Neon's SDK (axios) sends bodiless POSTs (…/recover) as application/x-www-form-urlencoded with
+  // no content: accept exactly that; any form content is still refused.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') done(null, undefined);
+    else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json'), undefined);
+  });
+
+  app.get(
+    '/projects',
+    {
+      schema: {
+        operationId: 'listProjects',
+        tags: ['Project'],
+        summary:
+          "List an organization's projects, newest first (org_id required with a personal key; cursor = last project id)",
+        querystring: ProjectListQuerySchema,
+        response: { 200: ProjectListResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => {
+      const page = await services.projects.list(principalOf(req), req.query);
+      return {
+        projects: page.projects.map(presentListItem),
+        ...(page.cursor ? { pagination: { cursor: page.cursor } } : {}),
+        ...integrationMaps(page.projects),
+      };
+    },
+  );
+
+  app.post(
+    '/projects',
+    {
+      schema: {
+        operationId: 'createProject',
+        tags: ['Project'],
+        summary: 'Create a project (org_id required with a personal key; plan limits apply)',
+        body: ProjectCreateSchema,
+        response: { 201: CreatedProjectSchema, ...ErrorResponses },
+      },
+    },
+    async (req, reply) => {
+      const r = await services.projects.create(principalOf(req), req.body.project);
+      const p = r.project;
+      const host = endpointHost(p.endpoint_id, p.region_id);
+      const pooler = poolerHost(p.endpoint_id, p.region_id);
+      const at = presentBranch(p).created_at;
+      return reply.code(201).send({
+        project: presentProject(p),
+        connection_uris: [
+          {
+            connection_uri: `postgresql://${p.role_name}:${r.password}@${host}/${p.database_name}?sslmode=require`,
+            connection_parameters: {
+              database: p.database_name,
+              password: r.password,
+              role: p.role_name,
+              host,
+              pooler_host: pooler,
+            },
+          },
+        ],
+        roles: [
+          {
+            branch_id: p.branch_id,
+            name: p.role_name,
+            password: r.password,
+            protected: false,
+            created_at: at,
+            updated_at: at,
+          },
+        ],
+        databases: [
+          {
+            id: r.databaseId,
+            branch_id: p.branch_id,
+            name: p.database_name,
+            owner_name: p.role_name,
+            created_at: at,
+            updated_at: at,
+          },
+        ],
+        operations: r.operations.map(presentOperation),
+        branch: presentBranch(p),
+        endpoints: [presentEndpoint(p)],
+      });
+    },
+  );
+
+  app.get(
+    '/projects/:project_id',
+    {
+      schema: {
+        operationId: 'getProject',
+        tags: ['Project'],
+        summary: 'Retrieve project details',
+        params: ProjectParamsSchema,
+        response: { 200: ProjectResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => ({
+      project: presentProject(await services.projects.get(principalOf(req), req.params.project_id)),
+    }),
+  );
+
+  app.patch(
+    '/projects/:project_id',
+    {
+      schema: {
+        operationId: 'updateProject',
+        tags: ['Project'],
+        summary: "Update a project's name, settings, default endpoint settings or history retention",
+        params: ProjectParamsSchema,
+        body: ProjectUpdateSchema,
+        response: { 200: ProjectUpdateResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => ({
+      project: presentProject(
+        await services.projects.update(principalOf(req), req.params.project_id, req.body.project),
+      ),
+      operations: [],
+    }),
+  );
+
+  app.delete(
+    '/projects/:project_id',
+    {
+      schema: {
+        operationId: 'deleteProject',
+        tags: ['Project'],
+        summary: 'Delete a project (recoverable for 7 days; admins and organization keys)',
+        params: ProjectParamsSchema,
+        response: { 200: ProjectResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => ({
+      project: presentProject(await services.projects.remove(principalOf(req), req.params.project_id)),
+    }),
+  );
+
+  app.post(
+    '/projects/:project_id/recover',
+    {
+      schema: {
+        operationId: 'recoverProject',
+        tags: ['Project'],
+        summary: 'Recover a project deleted less than 7 days ago',
+        params: ProjectParamsSchema,
+        response: { 200: ProjectRecoverResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => {
+      const p = await services.projects.recover(principalOf(req), req.params.project_id);
+      return { project: presentProject(p), branches: [presentBranch(p)] };
+    },
+  );
+
+  app.get(
+    '/projects/:project_id/operations/:operation_id',
+    {
+      schema: {
+        operationId: 'getProjectOperation',
+        tags: ['Operation'],
+        summary: 'Retrieve operation details (orgplane operations are always finished)',
+        params: OperationParamsSchema,
+        response: { 200: OperationResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => ({
+      operation: presentOperation(
+        await services.projects.operation(principalOf(req), req.params.project_id, req.params.operation_id),
+      ),
+    }),
+  );
+
+  app.post(
+    '/organizations/:source_org_id/projects/transfer',
+    {
+      schema: {
+        operationId: 'transferProjectsFromOrgToOrg',
+        tags: ['Organizations'],
+        summary:
+          'Transfer projects between organizations, all or nothing (personal key; admin of the source, member of the destination). ?dry_run=true reports without changing anything (orgplane extension)',
+        params: TransferSourceParamsSchema,
+        querystring: TransferQuerySchema,
+        body: TransferBodySchema,
+        response: transferResponses,
+      },
+    },
+    async (req) => {
+      const report = await services.transfers.fromOrganization(
+        principalOf(req),
+        req.params.source_org_id,
+        req.body,
+        req.query.dry_run,
+      );
+      return transferReply(report, req.query.dry_run);
+    },
+  );
+
+  app.post(
+    '/users/me/projects/transfer',
+    {
+      schema: {
+        operationId: 'transferProjectsFromUserToOrg',
+        tags: ['Users'],
+        summary:
+          "DEPRECATED in Neon, still served: transfer the caller's personal projects into an organization the caller belongs to",
+        querystring: TransferQuerySchema,
+        body: TransferBodySchema,
+        response: transferResponses,
+      },
+    },
+    async (req) => {
+      const report = await services.transfers.fromPersonalAccount(
+        principalOf(req),
+        req.body,
+        req.query.dry_run,
+      );
+      return transferReply(report, req.query.dry_run);
+    },
+  );
+};

@@ -1,0 +1,361 @@
+// Project use cases: list (keyset pages), create, read, update, soft delete, recover, operations.
+// No Fastify here. Who may act is decided by the policy; this module computes the Subject.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Config, Plan } from '../config.ts';
+import type { Db } from '../db/connect.ts';
+import { withTransaction } from '../db/connect.ts';
+import type { Database, ProjectOperationRow, ProjectRow } from '../db/schema.ts';
+import { AppError, badRequest, MESSAGES, notFound } from '../domain/errors.ts';
+import { newBranchId, newEndpointId, newProjectId, newUuid } from '../domain/ids.ts';
+import type { Principal } from '../domain/principal.ts';
+import { nowIso } from '../domain/time.ts';
+import { lockOrganization } from '../organizations/organizations.repository.ts';
+import { authorize, type Action, type Subject } from '../policy/index.ts';
+import { subjectFor } from '../policy/subject.ts';
+import { RECOVERY_WINDOW_MS, endpointSettingsOf, integrationsOf, settingsOf } from './projects.presenter.ts';
+import {
+  countLiveProjects,
+  findOperation,
+  findProject,
+  insertOperations,
+  insertProject,
+  listProjectsPage,
+  setIntegrations,
+  type ProjectWithOrgName,
+} from './projects.repository.ts';
+import {
+  APPLICATION_TYPES,
+  type ApplicationType,
+  type DefaultEndpointSettings,
+  type ProjectCreate,
+  type ProjectListQuery,
+  type ProjectUpdate,
+} from './projects.schemas.ts';
+import { DEFAULT_REGION, isRegion, REGIONS } from './regions.ts';
+
+export interface ProjectsPage {
+  projects: ProjectWithOrgName[];
+  /** Id of the last project: present whenever the page is not empty. */
+  cursor: string | undefined;
+}
+
+export interface CreatedProjectResult {
+  project: ProjectRow;
+  operations: ProjectOperationRow[];
+  /** The role's password: generated once, returned once, never stored. */
+  password: string;
+  databaseId: number;
+}
+
+/**
+ * The caller relative to a project. Organization projects use the organization's subject; a
+ * personal project (org_id null) exists only for its owner, who has admin rights over it.
+ */
+export async function projectSubject(
+  db: Kysely<Database>,
+  principal: Principal,
+  p: Pick<ProjectRow, 'id' | 'org_id' | 'owner_id'>,
+): Promise<Subject> {
+  if (p.org_id !== null) return subjectFor(db, principal, p.org_id, p.id);
+  if (principal.kind === 'user')
+    return { kind: 'user', role: principal.userId === p.owner_id ? 'admin' : null };
+  return principal.kind === 'org_key'
+    ? { kind: 'org_key', sameOrg: false }
+    : { kind: 'project_key', sameOrg: false, sameProject: false };
+}
+
+export function planLimit(config: Config, plan: string): number {
+  return config.projectLimits[plan as Plan] ?? config.projectLimits.free;
+}
+
+function mergeEndpointSettings(
+  base: DefaultEndpointSettings,
+  patch: DefaultEndpointSettings | undefined,
+): DefaultEndpointSettings {
+  const merged = { ...base, ...patch };
+  const min = merged.autoscaling_limit_min_cu;
+  const max = merged.autoscaling_limit_max_cu;
+  if (min !== undefined && max !== undefined && min > max) {
+    throw badRequest(
+      `autoscaling_limit_min_cu (${min}) must not be greater than autoscaling_limit_max_cu (${max})`,
+    );
+  }
+  return merged;
+}
+
+export class ProjectsService {
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+  ) {}
+
+  /** A project the caller may act on; 404 for missing, deleted (unless allowed) and invisible ones. */
+  private async load(
+    db: Kysely<Database>,
+    principal: Principal,
+    projectId: string,
+    action: Action,
+    opts: { deleted?: 'exclude' | 'include' | 'only' } = {},
+  ): Promise<ProjectRow> {
+    const p = await findProject(db, projectId);
+    if (!p) throw notFound('project');
+    // Decide before revealing anything about the project's state.
+    authorize(action, await projectSubject(db, principal, p));
+    const mode = opts.deleted ?? 'exclude';
+    if (mode === 'exclude' && p.deleted_at !== null) throw notFound('project');
+    if (mode === 'only' && p.deleted_at === null) throw badRequest(`project ${p.id} is not deleted`);
+    return p;
+  }
+
+  /** The organization a request is about: org_id for personal keys (required), else the key's. */
+  private orgFor(principal: Principal, orgId: string | undefined): string {
+    if (principal.kind === 'user') {
+      if (!orgId) throw badRequest(MESSAGES.orgIdRequired);
+      return orgId;
+    }
+    return orgId ?? principal.orgId;
+  }
+
+  async list(principal: Principal, q: ProjectListQuery): Promise<ProjectsPage> {
+    const k = this.db.kysely;
+    const orgId = this.orgFor(principal, q.org_id);
+    authorize('project:list', await subjectFor(k, principal, orgId));
+    let after: { created_at: string; id: string } | undefined;
+    if (q.cursor !== undefined) {
+      const c = await k
+        .selectFrom('projects')
+        .select(['id', 'created_at'])
+        .where('id', '=', q.cursor)
+        .executeTakeFirst();
+      if (!c) throw badRequest('cursor is not valid: pass pagination.cursor from the previous page');
+      after = c;
+    }
+    const projects = await listProjectsPage(k, {
+      orgId,
+      // A project-scoped key sees its own project only.
+      onlyProjectId: principal.kind === 'project_key' ? principal.projectId : undefined,
+      search: q.search,
+      deletedSince: q.recoverable ? new Date(Date.now() - RECOVERY_WINDOW_MS).toISOString() : undefined,
+      after,
+      limit: q.limit,
+    });
+    return { projects, cursor: projects[projects.length - 1]?.id };
+  }
+
+  async create(principal: Principal, input: ProjectCreate): Promise<CreatedProjectResult> {
+    const k = this.db.kysely;
+    const orgId = this.orgFor(principal, input.org_id);
+    authorize('project:create', await subjectFor(k, principal, orgId));
+    let ownerId: string;
+    if (principal.kind === 'user') ownerId = principal.userId;
+    else {
+      // An organization key is not a user: the project belongs to whoever created the key.
+      const key = await k
+        .selectFrom('api_keys')
+        .select('created_by')
+        .where('id', '=', principal.keyId)
+        .executeTakeFirstOrThrow();
+      ownerId = key.created_by;
+    }
+    return this.createRecord(orgId, ownerId, input);
+  }
+
+  /**
+   * Inserts a project with its default branch, endpoint, role, database and (finished) operations.
+   * orgId null makes a personal project. Counting and inserting happen under the organization's
+   * lock, so concurrent creates cannot overshoot the plan's limit.
+   */
+  async createRecord(
+    orgId: string | null,
+    ownerId: string,
+    input: ProjectCreate,
+  ): Promise<CreatedProjectResult> {
+    const region = input.region_id ?? DEFAULT_REGION;
+    if (!isRegion(region))
+      throw badRequest(`region_id "${region}" is not supported; use one of ${REGIONS.join(', ')}`);
+    const endpointSettings = mergeEndpointSettings(
+      {
+        ...(input.autoscaling_limit_min_cu !== undefined
+          ? { autoscaling_limit_min_cu: input.autoscaling_limit_min_cu }
+          : {}),
+        ...(input.autoscaling_limit_max_cu !== undefined
+          ? { autoscaling_limit_max_cu: input.autoscaling_limit_max_cu }
+          : {}),
+      },
+      input.default_endpoint_settings,
+    );
+    const id = newProjectId();
+    const databaseName = input.branch?.database_name ?? 'neondb';
+    return withTransaction(this.db, async (trx) => {
+      if (orgId !== null) {
+        if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
+        const org = await trx
+          .selectFrom('organizations')
+          .select('plan')
+          .where('id', '=', orgId)
+          .executeTakeFirstOrThrow();
+        const limit = planLimit(this.config, org.plan);
+        const count = await countLiveProjects(trx, orgId);
+        if (count + 1 > limit) {
+          throw new AppError(
+            'UNPROCESSABLE',
+            `project limit reached: organization ${orgId} has ${count} of ${limit} projects allowed on the ${org.plan} plan; delete a project or upgrade the plan`,
+          );
+        }
+      }
+      const now = nowIso();
+      const project = await insertProject(trx, {
+        id,
+        org_id: orgId,
+        owner_id: ownerId,
+        name: input.name ?? id,
+        region_id: region,
+        pg_version: input.pg_version ?? 17,
+        provisioner: input.provisioner ?? 'k8s-neonvm',
+        store_passwords: input.store_passwords === false ? 0 : 1,
+        history_retention_seconds: input.history_retention_seconds ?? 86400,
+        settings: JSON.stringify(input.settings ?? {}),
+        default_endpoint_settings: JSON.stringify(endpointSettings),
+        creation_source: 'console',
+        branch_id: newBranchId(),
+        branch_name: input.branch?.name ?? 'main',
+        endpoint_id: newEndpointId(),
+        database_name: databaseName,
+        role_name: input.branch?.role_name ?? `${databaseName}_owner`,
+        integrations: '[]',
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      });
+      // orgplane provisions nothing, so the operations a client polls for are already finished.
+      const operations: ProjectOperationRow[] = [
+        { action: 'create_timeline', endpoint_id: null },
+        { action: 'start_compute', endpoint_id: project.endpoint_id },
+      ].map((o) => ({
+        id: newUuid(),
+        project_id: id,
+        branch_id: project.branch_id,
+        endpoint_id: o.endpoint_id,
+        action: o.action,
+        status: 'finished',
+        created_at: now,
+        updated_at: now,
+      }));
+      await insertOperations(trx, operations);
+      return {
+        project,
+        operations,
+        password: `npg_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
+        databaseId: randomInt(1, 2 ** 31),
+      };
+    });
+  }
+
+  async get(principal: Principal, projectId: string): Promise<ProjectRow> {
+    return this.load(this.db.kysely, principal, projectId, 'project:read');
+  }
+
+  async update(principal: Principal, projectId: string, patch: ProjectUpdate): Promise<ProjectRow> {
+    return withTransaction(this.db, async (trx) => {
+      const p = await this.load(trx, principal, projectId, 'project:update');
+      const changes: Partial<ProjectRow> = { updated_at: nowIso() };
+      if (patch.name !== undefined) changes.name = patch.name;
+      if (patch.history_retention_seconds !== undefined) {
+        changes.history_retention_seconds = patch.history_retention_seconds;
+      }
+      // Settings objects merge key by key, as Neon's PATCH does: unmentioned settings stay.
+      if (patch.settings !== undefined) {
+        changes.settings = JSON.stringify({ ...settingsOf(p), ...patch.settings });
+      }
+      if (patch.default_endpoint_settings !== undefined) {
+        changes.default_endpoint_settings = JSON.stringify(
+          mergeEndpointSettings(endpointSettingsOf(p), patch.default_endpoint_settings),
+        );
+      }
+      await trx.updateTable('projects').set(changes).where('id', '=', p.id).execute();
+      return { ...p, ...changes };
+    });
+  }
+
+  /** Soft delete; deleting a deleted project answers it again (Neon answers 200 too). */
+  async remove(principal: Principal, projectId: string): Promise<ProjectRow> {
+    const k = this.db.kysely;
+    const p = await this.load(k, principal, projectId, 'project:delete', { deleted: 'include' });
+    if (p.deleted_at !== null) return p;
+    const now = nowIso();
+    await k
+      .updateTable('projects')
+      .set({ deleted_at: now, updated_at: now })
+      .where('id', '=', p.id)
+      .where('deleted_at', 'is', null)
+      .execute();
+    return (await findProject(k, p.id)) ?? { ...p, deleted_at: now, updated_at: now };
+  }
+
+  /** Undoes a delete within the recovery window; the plan's limit applies as for a new project. */
+  async recover(principal: Principal, projectId: string): Promise<ProjectRow> {
+    return withTransaction(this.db, async (trx) => {
+      const first = await findProject(trx, projectId);
+      if (first?.org_id) await lockOrganization(trx, first.org_id);
+      const p = await this.load(trx, principal, projectId, 'project:recover', { deleted: 'only' });
+      const deletedAt = p.deleted_at ?? nowIso();
+      const until = Date.parse(deletedAt) + RECOVERY_WINDOW_MS;
+      if (Date.now() > until) {
+        throw new AppError(
+          'GONE',
+          `project ${p.id} can no longer be recovered: its recovery window ended at ${new Date(until).toISOString()}`,
+        );
+      }
+      if (p.org_id !== null) {
+        const org = await trx
+          .selectFrom('organizations')
+          .select('plan')
+          .where('id', '=', p.org_id)
+          .executeTakeFirstOrThrow();
+        const limit = planLimit(this.config, org.plan);
+        const count = await countLiveProjects(trx, p.org_id);
+        if (count + 1 > limit) {
+          throw new AppError(
+            'UNPROCESSABLE',
+            `project limit reached: organization ${p.org_id} has ${count} of ${limit} projects allowed on the ${org.plan} plan`,
+          );
+        }
+      }
+      const now = nowIso();
+      await trx
+        .updateTable('projects')
+        .set({ deleted_at: null, updated_at: now })
+        .where('id', '=', p.id)
+        .execute();
+      return { ...p, deleted_at: null, updated_at: now };
+    });
+  }
+
+  async operation(
+    principal: Principal,
+    projectId: string,
+    operationId: string,
+  ): Promise<ProjectOperationRow> {
+    const k = this.db.kysely;
+    const p = await this.load(k, principal, projectId, 'project:operation_read');
+    const op = await findOperation(k, p.id, operationId);
+    if (!op) throw notFound('operation');
+    return op;
+  }
+
+  /** Operator path (CLI): records or removes an integration, so transfer refusals are testable. */
+  async setIntegration(projectId: string, integration: string, present: boolean): Promise<ApplicationType[]> {
+    if (!(APPLICATION_TYPES as readonly string[]).includes(integration)) {
+      throw badRequest(`integration must be one of ${APPLICATION_TYPES.join(', ')}`);
+    }
+    return withTransaction(this.db, async (trx) => {
+      const p = await findProject(trx, projectId);
+      if (!p) throw notFound(`project ${projectId}`);
+      const current = integrationsOf(p).filter((i) => i !== integration);
+      const next = present ? [...current, integration as ApplicationType].sort() : current;
+      await setIntegrations(trx, p.id, JSON.stringify(next));
+      return next;
+    });
+  }
+}
