@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
+import { SessionsService } from './console/sessions.service.ts';
 import { MembersService } from './members/members.service.ts';
 import { OrganizationsService } from './organizations/organizations.service.ts';
 import { UsersService } from './users/users.service.ts';
@@ -17,6 +18,7 @@ export interface Services {
   organizations: OrganizationsService;
   members: MembersService;
   apiKeys: ApiKeysService;
+  sessions: SessionsService;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
@@ -35,6 +37,7 @@ export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' 
     organizations: new OrganizationsService(db),
     members: new MembersService(db),
     apiKeys: new ApiKeysService(db, lastUsed),
+    sessions: new SessionsService(db),
     start() {
       lastUsed.start();
     },

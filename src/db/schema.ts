@@ -67,12 +67,33 @@ export interface ProjectsTable {
   deleted_at: string | null;
 }
 
+/** A console sign-in. The cookie carries the id; only its SHA-256 is stored. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  /** Sent back by the console in X-CSRF-Token on unsafe requests. */
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** One-time link to set a password (the bootstrap admin, `orgplane users setup-link`). */
+export interface PasswordSetupTokensTable {
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
   members: MembersTable;
   api_keys: ApiKeysTable;
   projects: ProjectsTable;
+  sessions: SessionsTable;
+  password_setup_tokens: PasswordSetupTokensTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -82,3 +103,4 @@ export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type NewApiKey = Insertable<ApiKeysTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;
+export type SessionRow = Selectable<SessionsTable>;
