@@ -261,6 +261,7 @@ describe('console in Chromium', { skip: skipReason }, () => {
       .locator('#members-error [role=alert]', { hasText: 'only admin of the organization' })
       .waitFor();
     await shot('settings-last-admin');
+    assert.equal(await row.getByRole('combobox', { name: `Role of ${boot.email}` }).inputValue(), 'admin');
     const check = await api('GET', `${orgPath()}/members`);
     const me = check.body.members.find(
       (x: { member: { user_id: string } }) => x.member.user_id === boot.userId,
@@ -318,8 +319,14 @@ describe('console in Chromium', { skip: skipReason }, () => {
     await page.getByRole('button', { name: 'Create key' }).click();
     const dialog = page.getByRole('dialog', { name: 'API key “web-app-deploy” created' });
     await dialog.waitFor();
+    const token = await dialog.getByLabel('API key').inputValue();
     await dialog.getByRole('button', { name: 'I have stored the key' }).click();
     await page.locator('#org-keys-list tr', { hasText: 'web-app-deploy' }).getByText(projectId).waitFor();
+    assert.equal(await page.locator('#key-project').inputValue(), '', 'the form is reset');
+    // Once used, the list shows when and from where.
+    assert.equal((await t.call('GET', '/api/v2/auth', { token })).status, 200);
+    await page.reload();
+    await page.locator('#org-keys-list tr', { hasText: 'web-app-deploy' }).getByText('127.0.0.1').waitFor();
     await shot('settings-with-keys');
     // The README's picture: `ORGPLANE_UPDATE_DOCS_SCREENSHOT=1 npm test -- --only sqlite console.e2e`.
     if (process.env.ORGPLANE_UPDATE_DOCS_SCREENSHOT) {

@@ -27,6 +27,22 @@ export function sessionCookieName(config: Config): string {
 }
 const isHttps = (config: Config) => config.publicUrl.startsWith('https://');
 
+/** Sets the session cookie with the console's flags (also for other server-rendered pages, e.g. invitations). */
+export function startSessionCookie(
+  reply: FastifyReply,
+  config: Config,
+  sessionId: string,
+  expiresAt: string,
+) {
+  return reply.setCookie(sessionCookieName(config), sessionId, {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/',
+    secure: isHttps(config),
+    expires: new Date(expiresAt),
+  });
+}
+
 /** Resolves the console's session cookie to the user; unsafe methods must echo the CSRF token. */
 export function sessionResolver(services: Services): PrincipalResolver {
   const name = sessionCookieName(services.config);
@@ -117,13 +133,7 @@ export async function consoleRoutes(
   });
 
   const setCookie = (reply: FastifyReply, value: string, expiresAt: string) =>
-    reply.setCookie(cookieName, value, {
-      httpOnly: true,
-      sameSite: 'strict',
-      path: '/',
-      secure: isHttps(config),
-      expires: new Date(expiresAt),
-    });
+    startSessionCookie(reply, config, value, expiresAt);
   const clearCookie = (reply: FastifyReply) =>
     reply.clearCookie(cookieName, { httpOnly: true, sameSite: 'strict', path: '/', secure: isHttps(config) });
 

@@ -312,6 +312,25 @@ describe('console: https deployments', () => {
   });
 });
 
+describe('console: password guessing', () => {
+  test('sign-in attempts are rate-limited per client address when rate limiting is on', async () => {
+    const t = await buildTestApp({ rateLimit: { enabled: true, perMinute: 700, orgKeyCreatePerSecond: 10 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        const r = await t.call('POST', '/console/session', {
+          body: { email: 'nobody@example.com', password: `guess ${i}` },
+        });
+        statuses.push(r.status);
+      }
+      assert.deepEqual(new Set(statuses.slice(0, 20)), new Set([401]));
+      assert.equal(statuses[20], 429);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('console: one-time password setup links', () => {
   let t: TestApp;
   before(async () => {

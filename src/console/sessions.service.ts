@@ -41,6 +41,16 @@ export class SessionsService {
     return this.open(user);
   }
 
+  /**
+   * Opens a session for a user already proven by other means (e.g. accepting an invitation with a
+   * new password). The caller sets the cookie with `startSessionCookie` from console.routes.ts.
+   */
+  async openFor(userId: string): Promise<{ sessionId: string; info: SessionInfo }> {
+    const user = await findUserById(this.db.kysely, userId);
+    if (!user) throw new AppError('NOT_FOUND', 'user not found');
+    return this.open(user);
+  }
+
   private async open(user: UserRow): Promise<{ sessionId: string; info: SessionInfo }> {
     const sessionId = secret();
     const now = nowIso();

@@ -247,7 +247,7 @@ async function membersView(orgId, container) {
               if (ok) {
                 announce(`${user.email} is now ${select.value}.`);
                 reload();
-              }
+              } else select.value = member.role; // refused: show the role that still holds
             },
           },
           'Change role',
@@ -558,6 +558,8 @@ function orgKeysView(orgId, container) {
     );
     if (!created) return;
     form.key_name.value = '';
+    const scopeField = form.querySelector('#key-project');
+    if (scopeField) scopeField.value = '';
     tokenDialog(created.key, created.name);
     reload();
   });
