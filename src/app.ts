@@ -56,7 +56,10 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
       serializers: {
         req: (r: { method: string; url: string; ip?: string }) => ({
           method: r.method,
-          url: r.url.replace(/napi_[A-Za-z0-9]*/g, 'napi_[redacted]'),
+          // …and one-time link tokens (console setup links, invitation links) likewise.
+          url: r.url
+            .replace(/napi_[A-Za-z0-9]*/g, 'napi_[redacted]')
+            .replace(/([?&]token=)[^&#]*/gi, '$1[redacted]'),
           remoteAddress: r.ip,
         }),
       },
