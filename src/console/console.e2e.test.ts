@@ -88,6 +88,7 @@ describe('console in Chromium', { skip: skipReason }, () => {
     assert.ok(b);
     boot = b;
     await t.app.listen({ host: '127.0.0.1', port });
+    t.services.start(); // background work (the mail outbox, batched writes), as the real server does
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -194,8 +195,11 @@ describe('console in Chromium', { skip: skipReason }, () => {
     // The mail carries the acceptance link.
     let link: string | undefined;
     for (let i = 0; i < 100 && !link; i++) {
-      const mail = mails.find((m) => m.includes(email) || m.includes(base));
-      link = mail?.match(new RegExp(`${base.replace(/[.]/g, '\\.')}/[^\\s"'<>]+`))?.[0];
+      const mail = mails.find((m) => m.includes(email));
+      const esc = base.replace(/[.]/g, '\\.');
+      link =
+        mail?.match(new RegExp(`${esc}/invitations/[^\\s"'<>]+`))?.[0] ??
+        mail?.match(new RegExp(`${esc}/[^\\s"'<>]+`))?.[0];
       if (!link) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(link, 'an invitation mail with a link was sent');

@@ -15,7 +15,13 @@ import { toWireTime } from '../domain/time.ts';
 import type { Services } from '../services.ts';
 import { SessionsService, type SessionInfo } from './sessions.service.ts';
 
-const PUBLIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
+/** The pages and assets live in src/console/public, also when this file runs compiled from dist/. */
+function findPublicDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'public'), path.resolve(here, '../../../src/console/public')];
+  return candidates.find((d) => fs.existsSync(path.join(d, 'app.html'))) ?? path.join(here, 'public');
+}
+const PUBLIC_DIR = findPublicDir();
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const CSRF_HEADER = 'x-csrf-token';
 export const CSRF_MESSAGE =

@@ -25,8 +25,8 @@ class StaticProvider implements MigrationProvider {
 
 /** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  // Kysely looks for its own tables in every schema unless told which: with several databases in
-  // one PostgreSQL (each test app has its own schema) it would find another's lock table.
+  // On PostgreSQL, name the schema in use: without it Kysely takes a kysely_migration table in ANY
+  // schema of the database (another application's, another test's) as ours and then fails.
   const schema =
     db.dialect === 'postgres'
       ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
