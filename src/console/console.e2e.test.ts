@@ -187,11 +187,33 @@ describe('console in Chromium', { skip: skipReason }, () => {
       return;
     }
     const email = `invitee-${Date.now()}@example.com`;
-    await page.getByLabel('Email addresses').fill(`${email}`);
+    const other = `second-${Date.now()}@example.com`;
+    // Several at once, separated as people paste them.
+    await page.getByLabel('Email addresses').fill(`${email},\n ${other}`);
     await page.getByLabel('Role', { exact: true }).selectOption('member');
     await page.getByRole('button', { name: 'Send invitations' }).click();
     await page.locator('#invitations-list').getByText(email).waitFor();
+    await page.locator('#invitations-list').getByText(other).waitFor();
     await shot('settings-invited');
+    // Resend one, then revoke it after confirming.
+    const before = mails.filter((m) => m.includes(other)).length;
+    await page.getByRole('button', { name: `Resend the invitation to ${other}` }).click();
+    for (let i = 0; i < 100 && mails.filter((m) => m.includes(other)).length <= before; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(mails.filter((m) => m.includes(other)).length > before, 'the invitation was sent again');
+    await page.getByRole('button', { name: `Revoke the invitation to ${other}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke invitation' }).click();
+    await page
+      .getByRole('button', { name: `Revoke the invitation to ${other}` })
+      .waitFor({ state: 'detached' });
+    const pending = await api('GET', `${orgPath()}/invitations`);
+    assert.ok(
+      !JSON.stringify(pending.body).includes(other) ||
+        pending.body.invitations.every(
+          (i: { email: string; status?: string }) => i.email !== other || i.status === 'revoked',
+        ),
+    );
     // The mail carries the acceptance link.
     let link: string | undefined;
     for (let i = 0; i < 100 && !link; i++) {
@@ -369,6 +391,18 @@ describe('console in Chromium', { skip: skipReason }, () => {
       (o: { name: string }) => o.name === 'Second Org',
     );
     await page.getByLabel('Destination organization').selectOption(second.id);
+    // The new organization is on the free plan: the dry run says plainly why it cannot take the project.
+    await page.getByRole('button', { name: 'Preview transfer' }).click();
+    const refused = page.locator('#transfer-result [role=alert]');
+    await refused
+      .getByText('this transfer would be refused')
+      .or(refused.getByText('does not allow'))
+      .first()
+      .waitFor();
+    assert.match((await refused.textContent()) ?? '', /plan does not allow this transfer/);
+    assert.equal(await page.getByRole('button', { name: 'Transfer 1 project' }).count(), 0);
+    await shot('projects-refused');
+    await t.services.organizations.setPlan(second.id, 'business');
     await page.getByRole('button', { name: 'Preview transfer' }).click();
     await page.getByText('Dry run:').waitFor();
     await shot('projects-dry-run');

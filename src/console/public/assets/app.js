@@ -649,7 +649,24 @@ function projectsPage(orgId) {
       button.disabled = true;
       result.replaceChildren(h('p', { class: 'loading', role: 'status' }, 'Checking what would happen…'));
       try {
-        await api('POST', `${path}?dry_run=true`, body);
+        // The dry run answers a report (orgplane: `would_succeed`, `limits`, `integrations`,
+        // `api_keys_revoked`); a server may also answer 406/422 directly, handled below.
+        const report = (await api('POST', `${path}?dry_run=true`, body)) || {};
+        if (report.would_succeed === false) {
+          result.replaceChildren(
+            h(
+              'div',
+              { class: 'error', role: 'alert' },
+              h('p', {}, 'Dry run: this transfer would be refused. Nothing has changed.'),
+              report.limits && report.limits.length ? limitsView(report.limits) : null,
+              report.integrations && report.integrations.length
+                ? integrationsView(report.integrations)
+                : null,
+            ),
+          );
+          return;
+        }
+        const revoked = report.api_keys_revoked || [];
         const confirm = h(
           'button',
           {
@@ -691,6 +708,18 @@ function projectsPage(orgId) {
               {},
               ids.map((id) => h('li', {}, h('code', {}, id))),
             ),
+            revoked.length
+              ? h(
+                  'div',
+                  {},
+                  h('p', {}, 'These project-scoped API keys will stop working:'),
+                  h(
+                    'ul',
+                    {},
+                    revoked.map((k) => h('li', {}, `${k.name} (project ${k.project_id})`)),
+                  ),
+                )
+              : null,
             confirm,
           ),
         );
@@ -714,34 +743,45 @@ function projectsPage(orgId) {
   reload();
 }
 
+function limitsView(limits) {
+  return h(
+    'div',
+    {},
+    h('p', {}, "The destination organization's plan does not allow this transfer:"),
+    h(
+      'ul',
+      {},
+      limits.map((l) =>
+        h('li', {}, `${l.name}: expected ${l.expected}, but the destination organization has ${l.actual}`),
+      ),
+    ),
+  );
+}
+
+function integrationsView(projects) {
+  return h(
+    'div',
+    {},
+    h('p', {}, 'These projects have integrations that must be removed before they can move:'),
+    h(
+      'ul',
+      {},
+      projects.map((p) => h('li', {}, h('code', {}, p.id), ` (${p.integration})`)),
+    ),
+  );
+}
+
 /** 406 (plan limits) and 422 (integrations) explained in plain words; anything else shows the API's message. */
 function transferError(err) {
   const b = err.body || {};
   if (err.status === 406 && Array.isArray(b.limits)) {
-    return h(
-      'div',
-      { class: 'error', role: 'alert' },
-      h('p', {}, "The destination organization's plan does not allow this transfer:"),
-      h(
-        'ul',
-        {},
-        b.limits.map((l) =>
-          h('li', {}, `${l.name}: the plan allows ${l.expected}, the transfer would make ${l.actual}`),
-        ),
-      ),
-      h('p', {}, b.message || ''),
-    );
+    return h('div', { class: 'error', role: 'alert' }, limitsView(b.limits), h('p', {}, b.message || ''));
   }
   if (err.status === 422 && Array.isArray(b.projects)) {
     return h(
       'div',
       { class: 'error', role: 'alert' },
-      h('p', {}, 'These projects have integrations that must be removed before they can move:'),
-      h(
-        'ul',
-        {},
-        b.projects.map((p) => h('li', {}, h('code', {}, p.id), ` (${p.integration})`)),
-      ),
+      integrationsView(b.projects),
       h('p', {}, b.message || ''),
     );
   }
