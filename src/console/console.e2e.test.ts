@@ -361,6 +361,17 @@ describe('console in Chromium', { skip: skipReason }, () => {
     }
   });
 
+  test('remove a member after confirming', async () => {
+    assert.ok(invitee);
+    const email = invitee.email;
+    await page.getByRole('button', { name: `Remove ${email}` }).click();
+    const confirm = page.getByRole('dialog', { name: `Remove ${email}?` });
+    await confirm.getByRole('button', { name: 'Remove member' }).click();
+    await page.locator('#members tr', { hasText: email }).waitFor({ state: 'detached' });
+    const members = await api('GET', `${orgPath()}/members`);
+    assert.ok(!members.body.members.some((m: { user: { email: string } }) => m.user.email === email));
+  });
+
   test('create a new organization from the switcher', async () => {
     await page.getByLabel('Organization', { exact: true }).selectOption('__new');
     await page.waitForURL(`${base}/orgs/new`);
