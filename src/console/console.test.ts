@@ -405,3 +405,45 @@ describe('passwords', () => {
     }
   });
 });
+
+describe('CLI: users setup-link', () => {
+  test('prints a one-time link under PUBLIC_URL that the console accepts', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { openDatabase } = await import('../db/connect.ts');
+    const { SessionsService } = await import('./sessions.service.ts');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-cli-'));
+    const env = {
+      ...process.env,
+      ORGPLANE_DATA_DIR: dir,
+      DATABASE_URL: '',
+      PUBLIC_URL: 'https://console.example.com',
+    };
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+        env,
+        encoding: 'utf8',
+      });
+    try {
+      cli('users', 'create', '--email', 'ops@example.com');
+      const out = cli('users', 'setup-link', '--email', 'ops@example.com').trim();
+      const m = /^https:\/\/console\.example\.com\/setup\?token=([A-Za-z0-9_-]{43})$/.exec(out);
+      assert.ok(m, out);
+      const db = openDatabase({ dataDir: dir });
+      try {
+        const sessions = new SessionsService(db);
+        assert.equal(await sessions.setupTokenValid(m[1] ?? ''), true);
+        await sessions.completeSetup(m[1] ?? '', 'operator passphrase');
+        assert.equal(await sessions.setupTokenValid(m[1] ?? ''), false);
+        await sessions.signIn('ops@example.com', 'operator passphrase');
+      } finally {
+        await db.close();
+      }
+      assert.throws(() => cli('users', 'setup-link', '--email', 'nobody@example.com'), /not found/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
