@@ -2,6 +2,7 @@
 // every route under /api/v2. It never listens (main.ts does), so tests inject requests directly.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
@@ -9,6 +10,7 @@ import addFormats from 'ajv-formats';
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Config } from './config.ts';
+import { consoleRoutes, sessionResolver } from './console/console.routes.ts';
 import type { Db } from './db/connect.ts';
 import { AppError } from './domain/errors.ts';
 import { isWellFormedToken, newRequestId, redactTokens } from './domain/ids.ts';
@@ -56,7 +58,8 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
       serializers: {
         req: (r: { method: string; url: string; ip?: string }) => ({
           method: r.method,
-          url: redactTokens(r.url),
+          // …and one-time link tokens (console setup links, invitation links) likewise.
+          url: redactTokens(r.url).replace(/([?&]token=)[^&#]*/gi, '$1[redacted]'),
           remoteAddress: r.ip,
         }),
       },
@@ -91,6 +94,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   });
 
   installErrorHandling(app);
+  await app.register(cookie);
   app.addSchema(GeneralErrorSchema);
   for (const s of sharedSchemas) app.addSchema(s);
 
@@ -143,7 +147,10 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
             ),
         });
       }
-      installAuthentication(api, services.apiKeys, opts.principalResolvers ?? []);
+      installAuthentication(api, services.apiKeys, [
+        ...(opts.principalResolvers ?? []),
+        sessionResolver(services),
+      ]);
       installBodyGuard(api);
       api.get('/openapi.json', { config: { auth: false }, schema: { hide: true } }, async () =>
         app.swagger(),
@@ -152,6 +159,8 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     },
     { prefix: '/api/v2' },
   );
+  // The web console (pages, assets, sign-in); it calls the API above like any other client.
+  await app.register(consoleRoutes, { services, config });
 
   await app.ready();
   return { app, services };

@@ -8,6 +8,8 @@ export interface BootstrapResult {
   userId: string;
   orgId: string;
   token: string;
+  /** One-time token for the console's password-setup link. */
+  setupToken: string;
 }
 
 /** Does nothing (returns null) when any user exists. Safe when two processes start at once: the email is unique. */
@@ -20,14 +22,15 @@ export async function bootstrapIfEmpty(services: Services): Promise<BootstrapRes
       plan: 'business',
     });
     const { token } = await services.apiKeys.createPersonalFor(user.id, 'bootstrap');
-    return { email: user.email, userId: user.id, orgId: org.id, token };
+    const setupToken = await services.sessions.createSetupToken(user.id);
+    return { email: user.email, userId: user.id, orgId: org.id, token, setupToken };
   } catch (err) {
     if (err instanceof AppError && err.code === 'CONFLICT') return null; // another process bootstrapped first
     throw err;
   }
 }
 
-export function bootstrapBanner(b: BootstrapResult, baseUrl: string): string {
+export function bootstrapBanner(b: BootstrapResult, baseUrl: string, publicUrl = baseUrl): string {
   return [
     '',
     '================================================================================',
@@ -36,6 +39,9 @@ export function bootstrapBanner(b: BootstrapResult, baseUrl: string): string {
     ` organization: ${b.orgId}`,
     ` API key:      ${b.token}`,
     ' The key is shown only this once. Store it now.',
+    '',
+    ' Web console: set the admin password with this one-time link (valid 72 hours):',
+    `   ${publicUrl}/setup?token=${b.setupToken}`,
     '',
     ' Try it:',
     `   curl -s ${baseUrl}/api/v2/users/me/organizations -H "Authorization: Bearer ${b.token}"`,

@@ -27,7 +27,11 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
   );
   if (boot) {
     process.stdout.write(
-      bootstrapBanner(boot, `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`),
+      bootstrapBanner(
+        boot,
+        `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+        config.port === 0 ? undefined : config.publicUrl, // port 0: only the bound address is known
+      ),
     );
   }
 

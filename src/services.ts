@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
+import { SessionsService } from './console/sessions.service.ts';
 import { MembersService } from './members/members.service.ts';
 import { OrganizationsService } from './organizations/organizations.service.ts';
 import { ProjectsService } from './projects/projects.service.ts';
@@ -21,6 +22,7 @@ export interface Services {
   apiKeys: ApiKeysService;
   projects: ProjectsService;
   transfers: TransfersService;
+  sessions: SessionsService;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
@@ -41,6 +43,7 @@ export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' 
     apiKeys: new ApiKeysService(db, lastUsed),
     projects: new ProjectsService(db, config),
     transfers: new TransfersService(db, config),
+    sessions: new SessionsService(db),
     start() {
       lastUsed.start();
     },

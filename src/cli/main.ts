@@ -66,6 +66,20 @@ users
     });
   });
 
+users
+  .command('setup-link')
+  .description("print a one-time link (valid 72 hours) to set the user's console password")
+  .requiredOption('--email <email>', "the user's email")
+  .action(async (o: { email: string }) => {
+    await withServices(async (s) => {
+      const { findUserByEmail } = await import('../users/users.repository.ts');
+      const user = await findUserByEmail(s.db.kysely, o.email);
+      if (!user) throw new AppError('NOT_FOUND', `user ${o.email} not found`);
+      const token = await s.sessions.createSetupToken(user.id);
+      process.stdout.write(`${s.config.publicUrl}/setup?token=${token}\n`);
+    });
+  });
+
 const orgs = program.command('orgs').description('manage organizations');
 orgs
   .command('create')

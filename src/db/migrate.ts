@@ -3,6 +3,7 @@ import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Db, Dialect } from './connect.ts';
 import * as m0001 from './migrations/0001_core.ts';
 import * as m0002 from './migrations/0002_projects.ts';
+import * as m0004 from './migrations/0004_sessions.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
 
@@ -10,6 +11,7 @@ type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Prom
 const STEPS: Record<string, Step> = {
   '0001_core': m0001,
   '0002_projects': m0002,
+  '0004_sessions': m0004,
 };
 
 class StaticProvider implements MigrationProvider {

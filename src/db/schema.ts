@@ -97,6 +97,25 @@ export interface ProjectOperationsTable {
   updated_at: string;
 }
 
+/** A console sign-in. The cookie carries the id; only its SHA-256 is stored. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  /** Sent back by the console in X-CSRF-Token on unsafe requests. */
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** One-time link to set a password (the bootstrap admin, `orgplane users setup-link`). */
+export interface PasswordSetupTokensTable {
+  token_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -104,6 +123,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   projects: ProjectsTable;
   project_operations: ProjectOperationsTable;
+  sessions: SessionsTable;
+  password_setup_tokens: PasswordSetupTokensTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -115,3 +136,4 @@ export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
 export type ProjectOperationRow = Selectable<ProjectOperationsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;
+export type SessionRow = Selectable<SessionsTable>;

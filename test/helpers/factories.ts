@@ -118,3 +118,15 @@ export async function buildWorld(s: Services) {
   };
 }
 export type World = Awaited<ReturnType<typeof buildWorld>>;
+
+/** A user who can sign in to the console with `password`. */
+export async function createUserWithPassword(
+  s: Services,
+  name = 'person',
+  password = 'correct horse battery',
+): Promise<{ id: string; email: string; password: string }> {
+  const { hashPassword } = await import('../../src/domain/passwords.ts');
+  const email = `${name}-${uniq()}@example.com`;
+  const u = await s.users.create({ email, name, passwordHash: await hashPassword(password) });
+  return { id: u.id, email: u.email, password };
+}

@@ -1,0 +1,230 @@
+// The web console's HTTP side, outside /api/v2: its pages and assets, sign-in / sign-out / setup,
+// and the session resolver + CSRF check the API uses for cookie-authenticated calls.
+// Everything else the console does goes through the public API, with the same permission rules.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import rateLimit from '@fastify/rate-limit';
+import { Type, type Static } from 'typebox';
+import type { Config } from '../config.ts';
+import { AppError } from '../domain/errors.ts';
+import type { PrincipalResolver } from '../http/authenticate.ts';
+import { toWireTime } from '../domain/time.ts';
+import type { Services } from '../services.ts';
+import { SessionsService, type SessionInfo } from './sessions.service.ts';
+
+/** The pages and assets live in src/console/public, also when this file runs compiled from dist/. */
+function findPublicDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'public'), path.resolve(here, '../../../src/console/public')];
+  return candidates.find((d) => fs.existsSync(path.join(d, 'app.html'))) ?? path.join(here, 'public');
+}
+const PUBLIC_DIR = findPublicDir();
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const CSRF_HEADER = 'x-csrf-token';
+export const CSRF_MESSAGE =
+  'missing or invalid CSRF token: send the X-CSRF-Token header the console received with its session';
+
+/** `__Host-` binds the cookie to this exact origin, which browsers allow only for Secure cookies. */
+export function sessionCookieName(config: Config): string {
+  return isHttps(config) ? '__Host-orgplane_session' : 'orgplane_session';
+}
+const isHttps = (config: Config) => config.publicUrl.startsWith('https://');
+
+/** Sets the session cookie with the console's flags (also for other server-rendered pages, e.g. invitations). */
+export function startSessionCookie(
+  reply: FastifyReply,
+  config: Config,
+  sessionId: string,
+  expiresAt: string,
+) {
+  return reply.setCookie(sessionCookieName(config), sessionId, {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/',
+    secure: isHttps(config),
+    expires: new Date(expiresAt),
+  });
+}
+
+/** Resolves the console's session cookie to the user; unsafe methods must echo the CSRF token. */
+export function sessionResolver(services: Services): PrincipalResolver {
+  const name = sessionCookieName(services.config);
+  return async (request) => {
+    const id = request.cookies?.[name];
+    if (!id) return null;
+    const p = await services.sessions.principalFor(id);
+    if (!p) return null;
+    if (
+      UNSAFE.has(request.method) &&
+      !SessionsService.csrfMatches(p.csrfToken, request.headers[CSRF_HEADER])
+    ) {
+      throw new AppError('FORBIDDEN', CSRF_MESSAGE);
+    }
+    return p.principal;
+  };
+}
+
+const SignInSchema = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+const SetupSchema = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+const SetupQuerySchema = Type.Object({ token: Type.String({ maxLength: 128 }) });
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  // The setup page URL carries a one-time token: never send it anywhere in a Referer.
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+function presentSession(info: SessionInfo) {
+  return {
+    user: { id: info.user.id, email: info.user.email, name: info.user.name },
+    csrf_token: info.csrfToken,
+    expires_at: toWireTime(info.expiresAt),
+  };
+}
+
+export async function consoleRoutes(
+  app: FastifyInstance,
+  { services, config }: { services: Services; config: Config },
+): Promise<void> {
+  const cookieName = sessionCookieName(config);
+  const pages = new Map<string, string>();
+  for (const page of ['app', 'signin', 'setup']) {
+    pages.set(page, fs.readFileSync(path.join(PUBLIC_DIR, `${page}.html`), 'utf8'));
+  }
+  const sendPage = (reply: FastifyReply, page: string) =>
+    reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(pages.get(page));
+
+  app.addHook('onSend', async (_req, reply, payload) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    return payload;
+  });
+
+  if (config.rateLimit.enabled) {
+    // Password guessing: sign-in and setup attempts per client address.
+    await app.register(rateLimit, {
+      global: false,
+      errorResponseBuilder: (_req, ctx) =>
+        new AppError('RATE_LIMITED', `too many attempts; retry in ${ctx.after}`),
+    });
+  }
+  const attemptLimit = config.rateLimit.enabled ? { rateLimit: { max: 20, timeWindow: 60_000 } } : {};
+
+  await app.register(fastifyStatic, {
+    root: path.join(PUBLIC_DIR, 'assets'),
+    prefix: '/assets/',
+    decorateReply: false,
+    index: false,
+    cacheControl: true,
+    maxAge: 0,
+  });
+
+  const setCookie = (reply: FastifyReply, value: string, expiresAt: string) =>
+    startSessionCookie(reply, config, value, expiresAt);
+  const clearCookie = (reply: FastifyReply) =>
+    reply.clearCookie(cookieName, { httpOnly: true, sameSite: 'strict', path: '/', secure: isHttps(config) });
+
+  const currentSession = (req: FastifyRequest) => services.sessions.lookup(req.cookies[cookieName]);
+
+  /** Cross-site form posts cannot send JSON without CORS; a foreign Origin is refused outright. */
+  const sameOrigin = (req: FastifyRequest) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return;
+    const host = req.headers.host;
+    let ok = false;
+    try {
+      ok = new URL(origin).host === host || origin === config.publicUrl;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new AppError('FORBIDDEN', 'cross-origin request refused');
+  };
+
+  // Pages. The app shell needs a session; without one the browser goes to the sign-in page.
+  const appPage = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!(await currentSession(req))) {
+      const next = req.url.startsWith('/') && !req.url.startsWith('//') ? req.url : '/';
+      return reply
+        .header('cache-control', 'no-store')
+        .redirect(`/signin${next === '/' ? '' : `?next=${encodeURIComponent(next)}`}`, 302);
+    }
+    return sendPage(reply, 'app');
+  };
+  const hide = { schema: { hide: true } };
+  app.get('/', hide, appPage);
+  app.get('/account', hide, appPage);
+  app.get('/orgs/*', hide, appPage);
+  app.get('/signin', hide, async (req, reply) => {
+    if (await currentSession(req)) return reply.redirect('/', 302);
+    return sendPage(reply, 'signin');
+  });
+  app.get('/setup', hide, async (_req, reply) => sendPage(reply, 'setup'));
+
+  // Session endpoints used by the console's scripts.
+  app.get('/console/session', hide, async (req) => {
+    const s = await currentSession(req);
+    if (!s) throw new AppError('UNAUTHORIZED', 'not signed in');
+    return presentSession(s);
+  });
+
+  app.post<{ Body: Static<typeof SignInSchema> }>(
+    '/console/session',
+    { schema: { body: SignInSchema, hide: true }, config: attemptLimit },
+    async (req, reply) => {
+      sameOrigin(req);
+      // Whatever session the browser had ends; the new one always has a fresh id (no fixation).
+      await services.sessions.signOut(req.cookies[cookieName]);
+      const { sessionId, info } = await services.sessions.signIn(req.body.email, req.body.password);
+      setCookie(reply, sessionId, info.expiresAt);
+      return presentSession(info);
+    },
+  );
+
+  app.delete('/console/session', hide, async (req, reply) => {
+    const id = req.cookies[cookieName];
+    const s = await services.sessions.lookup(id);
+    if (s && !SessionsService.csrfMatches(s.csrfToken, req.headers[CSRF_HEADER])) {
+      throw new AppError('FORBIDDEN', CSRF_MESSAGE);
+    }
+    await services.sessions.signOut(id);
+    clearCookie(reply);
+    return {};
+  });
+
+  app.get<{ Querystring: Static<typeof SetupQuerySchema> }>(
+    '/console/setup',
+    { schema: { querystring: SetupQuerySchema, hide: true }, config: attemptLimit },
+    async (req) => ({ valid: await services.sessions.setupTokenValid(req.query.token) }),
+  );
+
+  app.post<{ Body: Static<typeof SetupSchema> }>(
+    '/console/setup',
+    { schema: { body: SetupSchema, hide: true }, config: attemptLimit },
+    async (req, reply) => {
+      sameOrigin(req);
+      await services.sessions.signOut(req.cookies[cookieName]);
+      const { sessionId, info } = await services.sessions.completeSetup(req.body.token, req.body.password);
+      setCookie(reply, sessionId, info.expiresAt);
+      return presentSession(info);
+    },
+  );
+}
