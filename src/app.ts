@@ -15,7 +15,7 @@ import { isWellFormedToken, newRequestId } from './domain/ids.ts';
 import { bearerToken, installAuthentication, type PrincipalResolver } from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
-import { formatSchemaErrors, installErrorHandling } from './http/error-handler.ts';
+import { formatSchemaErrors, installErrorHandling, sendError } from './http/error-handler.ts';
 import { registerApiRoutes, sharedSchemas } from './http/routes.ts';
 import { createServices, type Services } from './services.ts';
 
@@ -71,6 +71,12 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
     schemaErrorFormatter: formatSchemaErrors,
+    // Undecodable URLs (e.g. %ff) fail before routing; without this they get Fastify's own body.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      reply.header('x-neon-ret-request-id', request.id);
+      return sendError(reply, 400, 'BAD_REQUEST', `invalid request: ${error.message}`);
+    },
     ajv: { customOptions: { strict: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Slow-header clients (slowloris) are cut off after 10 s.
