@@ -129,7 +129,10 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     async (api) => {
       if (config.rateLimit.enabled) {
         await api.register(rateLimit, {
-          global: true,
+          // Not `global`: the plugin would add its hook per route, and route hooks run after the
+          // authentication hook, so garbage tokens got 401s forever (and a database lookup each)
+          // without ever meeting the limit. The per-key budget below runs first instead.
+          global: false,
           max: config.rateLimit.perMinute,
           timeWindow: 60_000,
           // Per key; forged or garbage tokens (bad checksum) share their client address's budget.
@@ -139,11 +142,29 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
               ? `k:${createHash('sha256').update(token).digest('base64url')}`
               : `ip:${req.ip}`;
           },
+          // Routes with their own `config.rateLimit` (creating org keys, 10/s) are limited by the
+          // plugin after authentication; the error it throws is ours, so the body is Neon's.
           errorResponseBuilder: (_req, ctx) =>
             new AppError(
               'RATE_LIMITED',
               `rate limit exceeded (${ctx.max} requests per window); retry in ${ctx.after}`,
             ),
+        });
+        // createRateLimit does not mark the request, so a route's own limit still runs after this one.
+        const perKey = api.createRateLimit();
+        api.addHook('onRequest', async (req, reply) => {
+          const r = await perKey(req);
+          if (r.isAllowed) return;
+          reply.header('x-ratelimit-limit', r.max);
+          reply.header('x-ratelimit-remaining', r.remaining);
+          reply.header('x-ratelimit-reset', r.ttlInSeconds);
+          if (r.isExceeded) {
+            reply.header('retry-after', r.ttlInSeconds);
+            throw new AppError(
+              'RATE_LIMITED',
+              `rate limit exceeded (${r.max} requests per minute); retry in ${r.ttlInSeconds} s`,
+            );
+          }
         });
       }
       installAuthentication(api, services.apiKeys, opts.principalResolvers ?? []);
