@@ -2,8 +2,16 @@
 // never SQL — and the published OpenAPI document covers every route the server has.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { buildTestApp, type Res, type TestApp } from './helpers/app.ts';
-import { buildWorld, type World } from './helpers/factories.ts';
+import {
+  addMember,
+  buildWorld,
+  createOrg,
+  createOrgKey,
+  createUser,
+  type World,
+} from './helpers/factories.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
 /** Neon's GeneralError, exactly: code, message, request_id and nothing else; no internals. */
@@ -206,6 +214,75 @@ describe('errors and bad input', () => {
     }
   });
 
+  test('fuzz: arbitrary JSON bodies, path segments and query strings to every route never give a 500', async () => {
+    // An organization of its own: the fuzzer may revoke keys and change roles.
+    const owner = await createUser(t.services, 'fuzz');
+    const org = (await createOrg(t.services, owner, 'Fuzz')).id;
+    const member = (await addMember(t.services, org, await createUser(t.services, 'fuzzed'))).id;
+    const orgKey = await createOrgKey(t.services, org, owner);
+    const bodyRoutes: Array<[string, string]> = [
+      ['POST', '/api/v2/api_keys'],
+      ['POST', `/api/v2/organizations/${org}/api_keys`],
+      ['POST', '/api/v2/organizations'],
+      ['PATCH', `/api/v2/organizations/${org}/members/${member}`],
+      ['PATCH', `/api/v2/organizations/members/${member}`],
+    ];
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...bodyRoutes),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ key_name: fc.jsonValue(), project_id: fc.jsonValue() }, { requiredKeys: [] }),
+          fc.record({ role: fc.jsonValue(), name: fc.jsonValue() }, { requiredKeys: [] }),
+          fc.record({ key_name: fc.string({ unit: 'binary', maxLength: 70 }) }),
+          fc.record({ role: fc.constantFrom('admin', 'member', 'editor', '', 'ADMIN') }),
+        ),
+        async ([method, url], body) => {
+          const res = await t.call(method as 'POST', url, {
+            token: orgKey.token,
+            body: JSON.stringify(body),
+          });
+          seen.add(res.status);
+          assert.ok(res.status < 500, `${method} ${url} ${JSON.stringify(body)} → ${res.status} ${res.text}`);
+          if (res.status >= 400) assertErrorBody(res, res.status);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    assert.ok(seen.has(400), 'the fuzzer reached validation');
+
+    const paths = [
+      (x: string) => `/api/v2/organizations/${x}`,
+      (x: string) => `/api/v2/organizations/${x}/members`,
+      (x: string) => `/api/v2/organizations/${org}/members/${x}`,
+      (x: string) => `/api/v2/organizations/${org}/api_keys/${x}`,
+      (x: string) => `/api/v2/api_keys/${x}`,
+      (x: string) => `/api/v2/organizations/${org}/members?${x}`,
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...paths.keys()),
+        fc.constantFrom('GET', 'DELETE', 'PATCH'),
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 40 }).filter(encodable),
+          fc.stringMatching(/^[a-z0-9=&%_.-]{0,40}$/),
+        ),
+        async (i, method, raw) => {
+          const seg = i === 5 ? raw.replace(/[^\x21-\x7e]/gu, encodeURIComponent) : encodeURIComponent(raw);
+          const url = (paths[i] ?? paths[0] ?? String)(seg);
+          const res = await t.call(method as 'GET', url, {
+            token: owner.token,
+            ...(method === 'PATCH' ? { body: { role: 'member' } } : {}),
+          });
+          assert.ok(res.status < 500, `${method} ${url} → ${res.status} ${res.text}`);
+          if (res.status >= 400) assertErrorBody(res, res.status);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   test('X-Request-ID is echoed; a garbage one is replaced by a generated id', async () => {
     const given = await t.call('GET', '/api/v2/auth', {
       token: w.admin.token,
@@ -318,6 +395,16 @@ describe('errors and bad input', () => {
     }
   });
 });
+
+/** Lone surrogates cannot be percent-encoded at all: no client can send them in a URL. */
+function encodable(s: string): boolean {
+  try {
+    encodeURIComponent(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Rebuilds (method, full path) pairs from Fastify's printRoutes tree. */
 function routeTable(tree: string): Array<{ method: string; path: string }> {
