@@ -94,6 +94,17 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   });
 
   installErrorHandling(app);
+  // A DELETE or GET sent with "Content-Type: application/json" and no body (as some HTTP clients
+  // do) is a request without a body, as on Neon; routes that take a body still refuse an empty one.
+  const parseJson = app.getDefaultJsonParser('remove', 'remove');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' && !req.routeOptions.schema?.body) {
+      done(null, undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
   app.addSchema(GeneralErrorSchema);
   for (const s of sharedSchemas) app.addSchema(s);
 

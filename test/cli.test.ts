@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { DIALECT, PG_URL } from './helpers/app.ts';
+import { buildApp } from '../src/app.ts';
+import { openDatabase } from '../src/db/connect.ts';
+import { DIALECT, PG_URL, testConfig } from './helpers/app.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -228,40 +230,38 @@ describe(`CLI and first start (${DIALECT})`, () => {
     assert.match(k.key, /^napi_/);
     assert.equal(k.name, 'ops-key');
 
-    // The key works against a server on the same database.
-    const port = await freePort();
-    const server = await startServer(port);
+    // The key works against the same database (in-process: one server start less to wait for).
+    const db = openDatabase({ dataDir, databaseUrl: env.DATABASE_URL });
+    const { app } = await buildApp({ config: testConfig(), db, logger: false });
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/api/v2/organizations/${o.id}/members/${m.id}`, {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/v2/organizations/${o.id}/members/${m.id}`,
         headers: { authorization: `Bearer ${k.key}`, accept: 'application/json' },
       });
-      assert.equal(res.status, 200);
-      const body = await res.json();
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
       assertMatchesSpec('getOrganizationMember', 200, body);
-      assert.equal((body as { role: string }).role, 'admin');
+      assert.equal(body.role, 'admin');
     } finally {
-      await stop(server.child);
+      await app.close();
+      await db.close();
     }
 
     // Errors: one line on stderr, non-zero exit.
-    const [dupe, unknownOrg, missing, badPlan, badEmail, unknownUser, unknownCmd, badRole] =
-      await Promise.all([
-        cli('users', 'create', '--email', email),
-        cli('members', 'add', '--org', 'org-no-such-00000000', '--email', memberEmail),
-        cli('users', 'create'),
-        cli('orgs', 'create', '--name', 'X', '--admin', email, '--plan', 'gold'),
-        cli('users', 'create', '--email', 'not-an-email'),
-        cli('keys', 'create', '--email', 'nobody@example.com'),
-        cli('frobnicate'),
-        cli('members', 'add', '--org', o.id, '--email', memberEmail, '--role', 'owner'),
-      ]);
+    const [dupe, unknownOrg, missing, badPlan, unknownUser, badRole] = await Promise.all([
+      cli('users', 'create', '--email', email),
+      cli('members', 'add', '--org', 'org-no-such-00000000', '--email', memberEmail),
+      cli('users', 'create'),
+      cli('orgs', 'create', '--name', 'X', '--admin', email, '--plan', 'gold'),
+      cli('keys', 'create', '--email', 'nobody@example.com'),
+      cli('members', 'add', '--org', o.id, '--email', memberEmail, '--role', 'owner'),
+    ]);
     assertOneLineError(dupe, /already/);
     assertOneLineError(unknownOrg, /organization not found/);
     assertOneLineError(missing, /--email/);
     assertOneLineError(badPlan, /--plan.*gold/);
-    assertOneLineError(badEmail, /not a valid email/);
     assertOneLineError(unknownUser, /nobody@example\.com/);
-    assertOneLineError(unknownCmd, /frobnicate/);
     assertOneLineError(badRole, /--role/);
   });
 

@@ -95,6 +95,28 @@ describe('errors and bad input', () => {
     assertErrorBody(text, text.status);
   });
 
+  test('DELETE and GET with Content-Type: application/json and no body work; POST with an empty body is 400', async () => {
+    const user = await createUser(t.services, 'ctype');
+    const key = await t.services.apiKeys.createPersonalFor(user.id, 'to-revoke');
+    const del = await t.call('DELETE', `/api/v2/api_keys/${key.row.id}`, {
+      token: user.token,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+    });
+    assert.equal(del.status, 200, del.text);
+    assertMatchesSpec('revokeApiKey', del.status, del.body);
+    const get = await t.call('GET', '/api/v2/users/me', {
+      token: user.token,
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(get.status, 200, get.text);
+    const post = await t.call('POST', '/api/v2/api_keys', {
+      token: user.token,
+      headers: { 'content-type': 'application/json' },
+    });
+    assertErrorBody(post, 400);
+    assert.match(post.body.message, /empty/);
+  });
+
   test('undecodable URLs and over-long path parameters → 400 in the error body', async () => {
     const bad = await t.call('GET', '/api/v2/organizations/%ff', { token: w.admin.token });
     assertErrorBody(bad, 400);
