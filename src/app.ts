@@ -17,7 +17,7 @@ import { isWellFormedToken, newRequestId, redactTokens } from './domain/ids.ts';
 import { bearerToken, installAuthentication, type PrincipalResolver } from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
-import { formatSchemaErrors, installErrorHandling } from './http/error-handler.ts';
+import { formatSchemaErrors, installErrorHandling, sendError } from './http/error-handler.ts';
 import { registerApiRoutes, sharedSchemas } from './http/routes.ts';
 import { createServices, type Services } from './services.ts';
 
@@ -77,6 +77,12 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     requestTimeout: 30_000,
     keepAliveTimeout: 5_000,
     schemaErrorFormatter: formatSchemaErrors,
+    // Undecodable URLs (e.g. %ff) fail before routing; without this they get Fastify's own body.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      reply.header('x-neon-ret-request-id', request.id);
+      return sendError(reply, 400, 'BAD_REQUEST', `invalid request: ${error.message}`);
+    },
     ajv: { customOptions: { strict: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Slow-header clients (slowloris) are cut off after 10 s.
@@ -95,6 +101,18 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
 
   installErrorHandling(app);
   await app.register(cookie);
+
+  // A DELETE or GET sent with "Content-Type: application/json" and no body (as some HTTP clients
+  // do) is a request without a body, as on Neon; routes that take a body still refuse an empty one.
+  const parseJson = app.getDefaultJsonParser('remove', 'remove');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' && !req.routeOptions.schema?.body) {
+      done(null, undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
   app.addSchema(GeneralErrorSchema);
   for (const s of sharedSchemas) app.addSchema(s);
 
@@ -130,7 +148,10 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     async (api) => {
       if (config.rateLimit.enabled) {
         await api.register(rateLimit, {
-          global: true,
+          // Not `global`: the plugin would add its hook per route, and route hooks run after the
+          // authentication hook, so garbage tokens got 401s forever (and a database lookup each)
+          // without ever meeting the limit. The per-key budget below runs first instead.
+          global: false,
           max: config.rateLimit.perMinute,
           timeWindow: 60_000,
           // Per key; forged or garbage tokens (bad checksum) share their client address's budget.
@@ -140,11 +161,29 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
               ? `k:${createHash('sha256').update(token).digest('base64url')}`
               : `ip:${req.ip}`;
           },
+          // Routes with their own `config.rateLimit` (creating org keys, 10/s) are limited by the
+          // plugin after authentication; the error it throws is ours, so the body is Neon's.
           errorResponseBuilder: (_req, ctx) =>
             new AppError(
               'RATE_LIMITED',
               `rate limit exceeded (${ctx.max} requests per window); retry in ${ctx.after}`,
             ),
+        });
+        // createRateLimit does not mark the request, so a route's own limit still runs after this one.
+        const perKey = api.createRateLimit();
+        api.addHook('onRequest', async (req, reply) => {
+          const r = await perKey(req);
+          if (r.isAllowed) return;
+          reply.header('x-ratelimit-limit', r.max);
+          reply.header('x-ratelimit-remaining', r.remaining);
+          reply.header('x-ratelimit-reset', r.ttlInSeconds);
+          if (r.isExceeded) {
+            reply.header('retry-after', r.ttlInSeconds);
+            throw new AppError(
+              'RATE_LIMITED',
+              `rate limit exceeded (${r.max} requests per minute); retry in ${r.ttlInSeconds} s`,
+            );
+          }
         });
       }
       installAuthentication(api, services.apiKeys, [

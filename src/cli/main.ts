@@ -6,7 +6,6 @@ import { openDatabase, type Db } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { AppError } from '../domain/errors.ts';
 import { createServices, type Services } from '../services.ts';
-import { serve } from '../main.ts';
 
 const log = pino({ level: 'warn' });
 
@@ -33,13 +32,18 @@ function print(value: unknown): void {
 const program = new Command()
   .name('orgplane')
   .description("orgplane: a self-hosted server for Neon's Organizations API (v2)")
-  .showHelpAfterError()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  // Usage errors are one line, like every other error: commander's own message plus a pointer to
+  // --help (showHelpAfterError would print the whole help after it).
+  .configureOutput({
+    outputError: (str, write) => write(`orgplane: ${str.trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+  });
 
 program
   .command('serve')
   .description('start the server (PORT, HOST, DATABASE_URL, ORGPLANE_DATA_DIR, …; see the README)')
   .action(async () => {
+    // Loaded here: the HTTP stack is heavy, and the other commands (and --help) do not need it.
+    const { serve } = await import('../main.ts');
     await serve();
   });
 
@@ -47,10 +51,15 @@ program
   .command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {
-    await withServices(async (_s, db) => {
+    // Not withServices: it migrates first, so this would always report "up to date".
+    const config = loadConfig();
+    const db = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    try {
       const applied = await migrateToLatest(db);
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
-    });
+    } finally {
+      await db.close();
+    }
   });
 
 const users = program.command('users').description('manage users');
@@ -174,12 +183,20 @@ projects
     });
   });
 
+/** One line for any failure; AggregateError (e.g. ECONNREFUSED on ::1 and 127.0.0.1) has no message of its own. */
+function oneLine(err: unknown): string {
+  let message = err instanceof AppError || err instanceof Error ? err.message : String(err);
+  if (!message && err instanceof AggregateError)
+    message = err.errors.map((e) => String(e?.message ?? e)).join('; ');
+  if (!message) message = String((err as { code?: unknown } | null)?.code ?? 'unknown error');
+  return message.replace(/\s*\n\s*/g, ' ');
+}
+
 export async function runCli(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const message = err instanceof AppError ? err.message : err instanceof Error ? err.message : String(err);
-    process.stderr.write(`orgplane: ${message}\n`);
+    process.stderr.write(`orgplane: ${oneLine(err)}\n`);
     process.exit(1);
   }
 }

@@ -58,6 +58,10 @@ export function openDatabase(opts: ConnectOptions): Db {
     } as pg.PoolConfig);
     // Without this listener an idle client's error (PostgreSQL restarting) would crash the process.
     pool.on('error', (err) => opts.onPoolError?.(err));
+    // pg-pool listens for errors only on idle clients: a connection dropped while a client is
+    // checked out (a query running, a transaction open) emits 'error' with no listener, which
+    // is an uncaught exception that ends the process. Every client gets its own listener.
+    pool.on('connect', (client) => client.on('error', (err) => opts.onPoolError?.(err)));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       kysely,
@@ -118,10 +122,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     code === 'ECONNRESET' ||
     code === 'ETIMEDOUT' ||
     code === 'EPIPE' ||
-    code === 'SQLITE_BUSY' ||
-    code === 'SQLITE_IOERR' ||
-    code === 'SQLITE_FULL' ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|driver has already been destroyed/i.test(
+    // better-sqlite3 reports extended codes (SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT, …).
+    /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM|PROTOCOL)(_|$)/.test(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|driver has already been destroyed|database connection is not open/i.test(
       message,
     )
   );

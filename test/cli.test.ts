@@ -1,0 +1,280 @@
+// The operator's CLI and the first start, as a new user meets them: `node bin/orgplane.js …` as a
+// child process on an empty SQLite data directory, or (ORGPLANE_TEST_DB=postgres) a fresh PostgreSQL database.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { buildApp } from '../src/app.ts';
+import { openDatabase } from '../src/db/connect.ts';
+import { DIALECT, PG_URL, testConfig } from './helpers/app.ts';
+import { assertMatchesSpec } from './helpers/spec.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(root, 'bin', 'orgplane.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe(`CLI and first start (${DIALECT})`, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-cli-'));
+  const dbName = `orgplane_cli_${randomBytes(5).toString('hex')}`;
+  let env: NodeJS.ProcessEnv;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    // Only what a user would set: no test-runner variables leak into the child.
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ORGPLANE_DATA_DIR: dataDir,
+      ORGPLANE_RATE_LIMIT: 'off',
+    };
+    if (DIALECT === 'postgres') {
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`create database ${dbName}`);
+      await admin.end();
+      const url = new URL(PG_URL);
+      url.pathname = `/${dbName}`;
+      env.DATABASE_URL = url.toString();
+    }
+  });
+  after(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (DIALECT === 'postgres') {
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`drop database if exists ${dbName} with (force)`);
+      await admin.end();
+    }
+  });
+
+  function cli(...args: string[]): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env, cwd: root, timeout: 30_000 },
+        (err, stdout, stderr) => {
+          const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
+          resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  function assertOneLineError(r: Run, pattern: RegExp): void {
+    assert.notEqual(r.code, 0, 'non-zero exit');
+    assert.equal(r.stdout, '');
+    const lines = r.stderr.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+    assert.match(lines[0] ?? '', /^orgplane: /);
+    assert.match(lines[0] ?? '', pattern);
+    assert.doesNotMatch(r.stderr, /\bat .+:\d+:\d+|node_modules/, 'no stack trace');
+  }
+
+  /** Starts `serve`, waits until it answers /readyz, returns everything it printed by then. */
+  async function startServer(port: number): Promise<{ child: ChildProcess; output: () => string }> {
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      assert.equal(child.exitCode, null, `serve exited early:\n${out}`);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
+        .then((r) => r.status === 200)
+        .catch(() => false);
+      if (ok) break;
+      assert.ok(Date.now() < deadline, `serve did not become ready:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The banner is written right after listen; give the pipe a moment.
+    await new Promise((r) => setTimeout(r, 200));
+    return { child, output: () => out };
+  }
+
+  async function stop(child: ChildProcess): Promise<number | null> {
+    if (child.exitCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  test('--help and every subcommand --help exit 0', async () => {
+    const helps = [
+      [],
+      ['serve'],
+      ['migrate'],
+      ['users'],
+      ['users', 'create'],
+      ['orgs', 'create'],
+      ['members', 'add'],
+      ['keys', 'create'],
+    ];
+    const runs = await Promise.all(helps.map((a) => cli(...a, '--help')));
+    runs.forEach((r, i) => {
+      assert.equal(r.code, 0, `${helps[i]?.join(' ')} --help: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: orgplane/);
+    });
+    assert.match(
+      runs[0]?.stdout ?? '',
+      /serve[\s\S]*migrate[\s\S]*users[\s\S]*orgs[\s\S]*members[\s\S]*keys/,
+    );
+    assert.match(runs[5]?.stdout ?? '', /--plan/);
+  });
+
+  test('migrate applies the migrations once, then reports the database up to date', async () => {
+    const first = await cli('migrate');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /applied: 0001_core/);
+    const second = await cli('migrate');
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, 'database is up to date\n');
+  });
+
+  test('serve: the first start prints the banner once with a working key and curl line; a second start prints no secret', async () => {
+    const port = await freePort();
+    const first = await startServer(port);
+    const out = first.output();
+    const keys = out.match(/napi_[A-Za-z0-9]+/g) ?? [];
+    assert.ok(keys.length >= 1, `a key in the banner:\n${out}`);
+    const key = keys[0] ?? '';
+    assert.equal(out.split('API key:').length - 1, 1, 'the banner appears exactly once');
+    assert.match(out, /admin:\s+admin@localhost/);
+    const curlLine = /^\s*(curl .+)$/m.exec(out)?.[1];
+    assert.ok(curlLine, 'a ready curl line');
+    assert.ok(curlLine.includes(`http://127.0.0.1:${port}/api/v2/`), curlLine);
+    assert.ok(curlLine.includes(key));
+
+    // The printed curl line, run as printed.
+    const printed = await new Promise<string>((resolve, reject) =>
+      execFile('sh', ['-c', curlLine], { timeout: 10_000 }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    const orgs = JSON.parse(printed);
+    assertMatchesSpec('getCurrentUserOrganizations', 200, orgs);
+    assert.equal(orgs.organizations.length, 1);
+
+    const me = await fetch(`http://127.0.0.1:${port}/api/v2/users/me`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(me.status, 200);
+    const meBody = (await me.json()) as { email: string };
+    assert.equal(meBody.email, 'admin@localhost');
+    assert.equal(await stop(first.child), 0, 'SIGTERM shuts down cleanly');
+
+    const second = await startServer(port);
+    const again = second.output();
+    assert.doesNotMatch(again, /napi_/, 'no secret on later starts');
+    assert.doesNotMatch(again, /API key:/);
+    const stillWorks = await fetch(`http://127.0.0.1:${port}/api/v2/auth`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(stillWorks.status, 200);
+    await stop(second.child);
+  });
+
+  test('users create, orgs create --plan scale, members add, keys create print JSON; the key works', async () => {
+    const email = `ops-${randomBytes(3).toString('hex')}@example.com`;
+    const user = await cli('users', 'create', '--email', email, '--name', 'Ops');
+    assert.equal(user.code, 0, user.stderr);
+    const u = JSON.parse(user.stdout);
+    assert.equal(u.email, email);
+    assert.match(u.id, /^[0-9a-f-]{36}$/);
+
+    const org = await cli('orgs', 'create', '--name', 'Ops Org', '--admin', email, '--plan', 'scale');
+    assert.equal(org.code, 0, org.stderr);
+    const o = JSON.parse(org.stdout);
+    assert.equal(o.plan, 'scale');
+    assert.match(o.id, /^org-[a-z]+-[a-z]+-\d{8}$/);
+
+    const memberEmail = `mem-${randomBytes(3).toString('hex')}@example.com`;
+    assert.equal((await cli('users', 'create', '--email', memberEmail)).code, 0);
+    const added = await cli('members', 'add', '--org', o.id, '--email', memberEmail, '--role', 'admin');
+    assert.equal(added.code, 0, added.stderr);
+    const m = JSON.parse(added.stdout);
+    assert.equal(m.org_id, o.id);
+    assert.equal(m.role, 'admin');
+
+    const key = await cli('keys', 'create', '--email', memberEmail, '--name', 'ops-key');
+    assert.equal(key.code, 0, key.stderr);
+    const k = JSON.parse(key.stdout);
+    assert.match(k.key, /^napi_/);
+    assert.equal(k.name, 'ops-key');
+
+    // The key works against the same database (in-process: one server start less to wait for).
+    const db = openDatabase({ dataDir, databaseUrl: env.DATABASE_URL });
+    const { app } = await buildApp({ config: testConfig(), db, logger: false });
+    try {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/v2/organizations/${o.id}/members/${m.id}`,
+        headers: { authorization: `Bearer ${k.key}`, accept: 'application/json' },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assertMatchesSpec('getOrganizationMember', 200, body);
+      assert.equal(body.role, 'admin');
+    } finally {
+      await app.close();
+      await db.close();
+    }
+
+    // Errors: one line on stderr, non-zero exit.
+    const [dupe, unknownOrg, missing, badPlan, unknownUser, badRole] = await Promise.all([
+      cli('users', 'create', '--email', email),
+      cli('members', 'add', '--org', 'org-no-such-00000000', '--email', memberEmail),
+      cli('users', 'create'),
+      cli('orgs', 'create', '--name', 'X', '--admin', email, '--plan', 'gold'),
+      cli('keys', 'create', '--email', 'nobody@example.com'),
+      cli('members', 'add', '--org', o.id, '--email', memberEmail, '--role', 'owner'),
+    ]);
+    assertOneLineError(dupe, /already/);
+    assertOneLineError(unknownOrg, /organization not found/);
+    assertOneLineError(missing, /--email/);
+    assertOneLineError(badPlan, /--plan.*gold/);
+    assertOneLineError(unknownUser, /nobody@example\.com/);
+    assertOneLineError(badRole, /--role/);
+  });
+
+  test('`npx orgplane --help` works from the project root (the package’s own bin)', async () => {
+    const r = await new Promise<Run>((resolve) =>
+      execFile(
+        'npx',
+        ['--no-install', 'orgplane', '--help'],
+        { env, cwd: root, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: orgplane/);
+  });
+});
