@@ -51,10 +51,8 @@ async function batchInsert<T extends keyof Database>(
   await db.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += batch) {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- generic over tables
-      await trx
-        .insertInto(table)
-        .values(rows.slice(i, i + batch) as any)
-        .execute();
+      const chunk = rows.slice(i, i + batch) as any;
+      await trx.insertInto(table).values(chunk).execute();
     }
   });
 }
