@@ -2,6 +2,7 @@
 // runs, medians. Two targets compared with each other are measured alternately (A, B, A, B, …) so
 // drift on this shared machine hits both alike; latency percentiles are computed from every
 // response time (autocannon's own histogram rounds to whole milliseconds).
+import fs from 'node:fs';
 import autocannon from 'autocannon';
 import type { Settings } from './settings.ts';
 
@@ -19,6 +20,8 @@ export interface RequestSpec {
 export interface Target {
   label: string;
   url: string;
+  /** The server's process id: its CPU time per request is measured too. */
+  pid?: number;
   /** Requests each connection sends in turn, looping. */
   requests: RequestSpec[];
 }
@@ -29,6 +32,10 @@ export interface RunResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Counts of answers outside 2xx, by status. */
+  failures: Record<string, number>;
+  /** Server CPU time (user + system) per answered request, microseconds; robust to other load. */
+  cpuUs: number;
 }
 
 export interface Measurement {
@@ -38,6 +45,8 @@ export interface Measurement {
   /** Median of the runs' p50 / p99 latency, milliseconds. */
   p50: number;
   p99: number;
+  /** Median server CPU microseconds per request. */
+  cpuUs: number;
   /** Summed over all measured runs: answers outside 2xx, and socket errors/timeouts. */
   non2xx: number;
   errors: number;
@@ -56,8 +65,24 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+const TICK_US = 1e6 / 100; // Linux USER_HZ: /proc reports CPU time in 1/100 s
+
+/** utime + stime of a process in microseconds, or NaN where /proc is unavailable. */
+export function cpuTimeUs(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * TICK_US;
+  } catch {
+    return NaN;
+  }
+}
+
 async function once(t: Target, connections: number, seconds: number): Promise<RunResult> {
   const times: number[] = [];
+  const cpu0 = cpuTimeUs(t.pid);
   const instance = autocannon({
     url: t.url,
     connections,
@@ -71,6 +96,7 @@ async function once(t: Target, connections: number, seconds: number): Promise<Ru
     if (status >= 200 && status < 300) times.push(responseTime);
   });
   const r = await instance;
+  const cpu = cpuTimeUs(t.pid) - cpu0;
   const sorted = Float64Array.from(times).sort();
   return {
     rps: r.requests.total / seconds,
@@ -78,6 +104,12 @@ async function once(t: Target, connections: number, seconds: number): Promise<Ru
     p99: percentile(sorted, 99),
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
+    cpuUs: cpu / Math.max(1, r.requests.total),
+    failures: Object.fromEntries(
+      Object.entries(r.statusCodeStats ?? {})
+        .filter(([code]) => !code.startsWith('2'))
+        .map(([code, v]) => [code, v.count]),
+    ),
   };
 }
 
@@ -87,6 +119,7 @@ function summarize(label: string, runs: RunResult[]): Measurement {
     rps: median(runs.map((r) => r.rps)),
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
+    cpuUs: median(runs.map((r) => r.cpuUs)),
     non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
     errors: runs.reduce((a, r) => a + r.errors, 0),
     runs,

@@ -37,6 +37,8 @@ export interface Results {
   startup: {
     firstAnswerMs: number;
     firstAuthenticatedMs: number;
+    /** CPU time (user + system) the process had used when it first answered. */
+    cpuMs: number;
     idleRssMb: number;
     samples: Record<string, number[]>;
   };
@@ -66,6 +68,8 @@ interface Line {
   ratio: string;
   target: string;
   met: string;
+  cpu?: string;
+  cpuRatio?: string;
 }
 
 function lines(r: Results): Line[] {
@@ -94,6 +98,8 @@ function lines(r: Results): Line[] {
         ratio: `${f2(row.ratio)}×`,
         target: row.target ?? '',
         met: verdict(row.met),
+        cpu: '',
+        cpuRatio: '',
       });
     } else {
       const o = row.orgplane;
@@ -108,6 +114,8 @@ function lines(r: Results): Line[] {
         ratio: pct(row.ratio),
         target: row.target ?? '',
         met: verdict(row.met),
+        cpu: `${f0(o?.cpuUs)} / ${f0(row.baseline?.cpuUs)}`,
+        cpuRatio: o && row.baseline ? pct(row.baseline.cpuUs / o.cpuUs) : '—',
       });
     }
   }
@@ -123,6 +131,8 @@ function lines(r: Results): Line[] {
     ratio: '',
     target,
     met: verdict(met),
+    cpu: '',
+    cpuRatio: '',
   });
   out.push(
     mem(
@@ -162,6 +172,12 @@ function lines(r: Results): Line[] {
       r.startup.firstAnswerMs <= 1000,
     ),
     mem(
+      'start-up CPU time (user + system) to first answer',
+      `${f0(r.startup.cpuMs)} ms`,
+      'reported',
+      undefined,
+    ),
+    mem(
       'start-up to first authenticated answer',
       `${f0(r.startup.firstAuthenticatedMs)} ms`,
       'reported',
@@ -197,6 +213,8 @@ const HEAD: Line = {
   ratio: 'ratio',
   target: 'target',
   met: 'met',
+  cpu: 'server CPU µs/req (orgplane / baseline)',
+  cpuRatio: 'CPU ratio',
 };
 const KEYS = Object.keys(HEAD) as (keyof Line)[];
 
@@ -211,9 +229,9 @@ function header(r: Results): string {
 
 export function renderTable(r: Results): string {
   const all = [HEAD, ...lines(r)];
-  const width = KEYS.map((k) => Math.max(...all.map((l) => l[k].length)));
+  const width = KEYS.map((k) => Math.max(...all.map((l) => (l[k] ?? '').length)));
   const fmt = (l: Line) =>
-    KEYS.map((k, i) => l[k].padEnd(width[i] ?? 0))
+    KEYS.map((k, i) => (l[k] ?? '').padEnd(width[i] ?? 0))
       .join('  ')
       .trimEnd();
   return [
@@ -227,7 +245,7 @@ export function renderTable(r: Results): string {
 
 export function renderMarkdown(r: Results): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const rows = lines(r).map((l) => `| ${KEYS.map((k) => esc(l[k])).join(' | ')} |`);
+  const rows = lines(r).map((l) => `| ${KEYS.map((k) => esc(l[k] ?? '')).join(' | ')} |`);
   return [
     `${header(r)}.`,
     '',

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { measure, median, type Measurement, type RequestSpec, type Target } from './load.ts';
+import { cpuTimeUs, measure, median, type Measurement, type RequestSpec, type Target } from './load.ts';
 import {
   memoryOf,
   ROOT,
@@ -213,8 +213,8 @@ function scenarios(w: World): Scenario[] {
   ];
 }
 
-function target(label: string, url: string, requests: RequestSpec[]): Target {
-  return { label, url, requests };
+function target(label: string, server: Child, requests: RequestSpec[]): Target {
+  return { label, url: server.url, pid: server.pid, requests };
 }
 
 const TARGETS = {
@@ -246,8 +246,8 @@ async function againstLimit(db: string, server: Child, list: Scenario[], ops: Se
     try {
       log(`${db}: ${s.name}`);
       const [l, o] = await measure(settings, [
-        target('limit', limit.url, s.requests),
-        target('orgplane', server.url, s.requests),
+        target('limit', limit, s.requests),
+        target('orgplane', server, s.requests),
       ]);
       rows.push(
         row(db, s.name, o, l, s.kind === 'read' ? TARGETS.read : TARGETS.write, 'node:http, same bytes'),
@@ -293,6 +293,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Start-up on an empty data directory (migrations, first-start bootstrap), three times; medians. */
 async function startupPhase(): Promise<Results['startup']> {
   const firstAnswer: number[] = [];
+  const cpu: number[] = [];
   const firstAuth: number[] = [];
   const idle: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -301,6 +302,7 @@ async function startupPhase(): Promise<Results['startup']> {
     const s = await startOrgplane('fresh', { dataDir: dir });
     try {
       firstAnswer.push(s.startupMs);
+      cpu.push(cpuTimeUs(s.pid) / 1000);
       // The banner carries the bootstrap key: time to the first answered authenticated request too.
       const token = /API key:\s+(napi_\S+)/.exec(s.stdout())?.[1];
       const org = /organization:\s+(org-\S+)/.exec(s.stdout())?.[1];
@@ -318,8 +320,9 @@ async function startupPhase(): Promise<Results['startup']> {
   return {
     firstAnswerMs: median(firstAnswer),
     firstAuthenticatedMs: median(firstAuth),
+    cpuMs: median(cpu),
     idleRssMb: median(idle),
-    samples: { firstAnswer, firstAuth, idle },
+    samples: { firstAnswer, firstAuth, idle, cpu },
   };
 }
 
@@ -444,8 +447,8 @@ async function sqlitePhase(results: Results): Promise<void> {
     const orgReq: RequestSpec[] = [{ method: 'GET', path: orgPath, headers: auth(w.adminToken) }];
     {
       const [a, b] = await measure(settings, [
-        target(`${w.keys} keys`, main.url, orgReq),
-        target(`${settings.manyKeys} keys`, many.url, orgReq),
+        target(`${w.keys} keys`, main, orgReq),
+        target(`${settings.manyKeys} keys`, many, orgReq),
       ]);
       results.rows.push(scalingRow(`authentication: ${w.keys} vs ${settings.manyKeys} keys`, a, b, 0.1));
     }
@@ -459,8 +462,8 @@ async function sqlitePhase(results: Results): Promise<void> {
     {
       const base = `/api/v2/organizations/${w.bigOrg}/members?limit=10`;
       const [a, b] = await measure(settings, [
-        target('page 1', main.url, [{ method: 'GET', path: base, headers: auth(w.adminToken) }]),
-        target(`page ${lastPage}`, main.url, [
+        target('page 1', main, [{ method: 'GET', path: base, headers: auth(w.adminToken) }]),
+        target(`page ${lastPage}`, main, [
           {
             method: 'GET',
             path: `${base}&cursor=${encodeURIComponent(cursor)}`,
@@ -481,10 +484,10 @@ async function sqlitePhase(results: Results): Promise<void> {
       log(`scaling: ${projName}`);
       const p = (org: string) => `/api/v2/projects?org_id=${org}&limit=10`;
       const [a, b] = await measure(settings, [
-        target(`${w.mainOrgProjects} projects`, main.url, [
+        target(`${w.mainOrgProjects} projects`, main, [
           { method: 'GET', path: p(w.mainOrg), headers: auth(w.adminToken) },
         ]),
-        target(`${settings.bigOrgProjects} projects`, main.url, [
+        target(`${settings.bigOrgProjects} projects`, main, [
           { method: 'GET', path: p(w.projectsOrg), headers: auth(w.adminToken) },
         ]),
       ]);
@@ -499,9 +502,9 @@ async function sqlitePhase(results: Results): Promise<void> {
     servers.push(chatty);
     {
       const [a, b, c] = await measure(settings, [
-        target('rate limit off, LOG_LEVEL=warn', main.url, orgReq),
-        target('rate limit on', limited.url, orgReq),
-        target('LOG_LEVEL=info', chatty.url, orgReq),
+        target('rate limit off, LOG_LEVEL=warn', main, orgReq),
+        target('rate limit on', limited, orgReq),
+        target('LOG_LEVEL=info', chatty, orgReq),
       ]);
       for (const [name, m] of [
         ['rate limiting on (GET organization)', b],
@@ -587,8 +590,8 @@ async function postgresPhase(results: Results, databaseUrl: string): Promise<voi
       const same = mine.bytes.equals(theirs.bytes);
       log(`postgres: ${s.name} (bare pg answers ${same ? 'identical bytes' : 'DIFFERENT bytes'})`);
       const [b, o] = await measure(settings, [
-        target('bare pg', barePg.url, s.requests),
-        target('orgplane', main.url, s.requests),
+        target('bare pg', barePg, s.requests),
+        target('orgplane', main, s.requests),
       ]);
       const r = row('postgres', s.name, o, b, TARGETS.pg, 'node:http + pg, same SQL');
       r.note = same ? 'identical bytes' : 'bare pg body differs from orgplane (see results.json)';
@@ -635,7 +638,7 @@ async function main(s: Settings): Promise<void> {
     settings: { ...s },
     rows: [],
     available: [],
-    startup: { firstAnswerMs: NaN, firstAuthenticatedMs: NaN, idleRssMb: NaN, samples: {} },
+    startup: { firstAnswerMs: NaN, firstAuthenticatedMs: NaN, cpuMs: NaN, idleRssMb: NaN, samples: {} },
     memory: {},
     seeding: {},
     durationS: 0,

@@ -1,7 +1,6 @@
 // Benchmark data, written straight into the database the server will open: the few objects the
 // scenarios act on go through orgplane's services (so they are exactly what the API would create);
 // the bulk (10,000 members, 100,000 projects, 1,000,000 keys) is inserted with batched SQL.
-import { randomBytes } from 'node:crypto';
 import SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
@@ -122,11 +121,11 @@ export async function seedWorld(db: Db, size: WorldSize): Promise<World> {
     .selectFrom('members')
     .select('user_id')
     .where('org_id', '=', main.id)
-    .limit(9)
+    .where('user_id', '!=', admin.id)
+    .orderBy('user_id')
+    .limit(8)
     .execute();
-  for (const [i, o] of others.slice(0, 8).entries()) {
-    if (o.user_id !== admin.id) await s.apiKeys.createPersonalFor(o.user_id, `other-${i}`);
-  }
+  for (const [i, o] of others.entries()) await s.apiKeys.createPersonalFor(o.user_id, `other-${i}`);
 
   const mainOrgProjects = 100;
   await batchInsert(k, 'projects', projectRows(main.id, admin.id, 'main-project', mainOrgProjects));
@@ -175,32 +174,30 @@ export async function seedWorld(db: Db, size: WorldSize): Promise<World> {
 }
 
 /**
- * Adds n live organization keys with random hashes (nobody holds their tokens) to an SQLite file,
- * in one transaction with one prepared statement.
+ * Adds n live organization keys with random hashes (nobody holds their tokens) to an SQLite file.
+ * The rows are generated inside SQLite and inserted in hash order, so the unique index on
+ * token_hash is appended to rather than updated at random: a million keys take seconds, not minutes.
  */
 export function addManyKeysSqlite(file: string, orgId: string, createdBy: string, n: number): void {
   const db = new SQLite(file);
-  db.pragma('journal_mode = WAL');
+  // A throw-away copy: no journal, and a cache big enough for the indexes.
+  db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
-  const insert = db.prepare(
-    `insert into api_keys (kind, name, token_hash, user_id, org_id, project_id, created_by, created_at, last_used_at, last_used_from_addr, revoked_at)
-     values ('org', ?, ?, null, ?, null, ?, ?, null, '', null)`,
-  );
+  db.pragma('cache_size = -1048576');
+  db.pragma('temp_store = MEMORY');
   const at = new Date().toISOString();
   db.transaction(() => {
-    for (let i = 0; i < n; i += 4096) {
-      const rnd = randomBytes(32 * 4096);
-      for (let j = 0; j < 4096 && i + j < n; j++) {
-        insert.run(
-          `filler-${i + j}`,
-          rnd.subarray(j * 32, j * 32 + 32).toString('hex'),
-          orgId,
-          createdBy,
-          at,
-        );
-      }
-    }
+    db.prepare(
+      `create temp table filler as
+         with recursive c(i) as (select 1 union all select i + 1 from c where i < ?)
+         select i, lower(hex(randomblob(32))) as h from c`,
+    ).run(n);
+    db.prepare(
+      `insert into api_keys (kind, name, token_hash, user_id, org_id, project_id, created_by, created_at, last_used_at, last_used_from_addr, revoked_at)
+       select 'org', 'filler-' || i, h, null, ?, null, ?, ?, null, '', null from filler order by h`,
+    ).run(orgId, createdBy, at);
+    db.prepare('drop table filler').run();
   })();
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.pragma('journal_mode = WAL');
   db.close();
 }
