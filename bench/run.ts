@@ -661,7 +661,11 @@ async function main(s: Settings): Promise<void> {
     const text = fs.readFileSync(readme, 'utf8');
     const re = /(<!-- bench:start -->\n)[\s\S]*?(<!-- bench:end -->)/;
     if (re.test(text)) {
-      fs.writeFileSync(readme, text.replace(re, `$1${renderMarkdown(results)}$2`));
+      // Formatted as the repository's prettier would, so format:check stays green.
+      const prettier = await import('prettier');
+      const options = (await prettier.resolveConfig(readme)) ?? {};
+      const updated = text.replace(re, `$1${renderMarkdown(results)}$2`);
+      fs.writeFileSync(readme, await prettier.format(updated, { ...options, filepath: readme }));
       log('README.md Performance table updated');
     }
   }
