@@ -214,7 +214,18 @@ export const newBranchId = (): string => `br-${pick(ADJECTIVES)}-${pick(NOUNS)}-
 export const newEndpointId = (): string => `ep-${pick(ADJECTIVES)}-${pick(NOUNS)}-${base36(8)}`;
 export const newUuid = (): string => randomUUID();
 /** 32 lowercase hex characters, like Neon's X-Neon-Ret-Request-Id. */
-export const newRequestId = (): string => randomBytes(16).toString('hex');
+export function newRequestId(): string {
+  // One request id per request: take them from a pooled random buffer (one randomBytes call per 256 ids).
+  if (idPoolOffset >= idPool.length) {
+    idPool = randomBytes(4096);
+    idPoolOffset = 0;
+  }
+  const id = idPool.toString('hex', idPoolOffset, idPoolOffset + 16);
+  idPoolOffset += 16;
+  return id;
+}
+let idPool = Buffer.alloc(0);
+let idPoolOffset = 0;
 
 // ---------------------------------------------------------------------------
 // API key tokens: `napi_` + 64 base62 characters; the last 6 are a base62 CRC-32 of everything

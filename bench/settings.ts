@@ -1,0 +1,57 @@
+// Benchmark settings, all overridable by environment variables. BENCH_QUICK=1 is a ~1 minute smoke run
+// (short runs, smaller data sets; its numbers are not comparable to a full run's).
+const env = process.env;
+const quick = ['1', 'true', 'yes'].includes((env.BENCH_QUICK ?? '').toLowerCase());
+
+function num(name: string, full: number, smoke: number): number {
+  const raw = env[name];
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+    return n;
+  }
+  return quick ? smoke : full;
+}
+
+export interface Settings {
+  quick: boolean;
+  /** Concurrent connections of the load generator. */
+  connections: number;
+  /** Seconds of warm-up per target before the measured runs. */
+  warmupSeconds: number;
+  /** Seconds per measured run. */
+  runSeconds: number;
+  /** Measured runs per target; figures are medians over them. */
+  runs: number;
+  /** Keys in the large-key-table authentication scenario. */
+  manyKeys: number;
+  /** Members of the large organization (page 1 vs the last page of 10). */
+  bigOrgMembers: number;
+  /** Projects of the large organization. */
+  bigOrgProjects: number;
+  /** Projects per transfer in the large transfer. */
+  transferMany: number;
+  /** Sequential transfer calls per size. */
+  transferIterations: number;
+  /** Where results.json goes. */
+  resultsFile: string;
+  /** postgres://… server on which a fresh benchmark database is created and dropped. */
+  databaseUrl: string | undefined;
+}
+
+export function loadSettings(): Settings {
+  return {
+    quick,
+    connections: num('BENCH_CONNECTIONS', 32, 32),
+    warmupSeconds: num('BENCH_WARMUP', 2, 1),
+    runSeconds: num('BENCH_DURATION', 2, 1.5),
+    runs: num('BENCH_RUNS', 5, 1),
+    manyKeys: num('BENCH_KEYS', 1_000_000, 100_000),
+    bigOrgMembers: num('BENCH_MEMBERS', 10_000, 10_000),
+    bigOrgProjects: num('BENCH_PROJECTS', 100_000, 10_000),
+    transferMany: num('BENCH_TRANSFER', 400, 400),
+    transferIterations: num('BENCH_TRANSFER_ITERATIONS', 20, 4),
+    resultsFile: env.BENCH_RESULTS || 'bench/results.json',
+    databaseUrl: env.DATABASE_URL || undefined,
+  };
+}
