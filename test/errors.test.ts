@@ -13,6 +13,7 @@ import {
   type World,
 } from './helpers/factories.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
+import { registeredRoutes } from '../src/http/error-handler.ts';
 
 /** Neon's GeneralError, exactly: code, message, request_id and nothing else; no internals. */
 function assertErrorBody(res: Res, status: number): void {
@@ -390,10 +391,12 @@ describe('errors and bad input', () => {
     }
 
     // The registered route table (from Fastify itself) against the document: nothing undocumented.
-    const registered = routeTable(t.app.printRoutes({ commonPrefix: false }))
-      .filter(
-        (r) => r.path.startsWith('/api/v2/') && r.method !== 'HEAD' && r.path !== '/api/v2/openapi.json',
-      )
+    const registered = registeredRoutes(t.app)
+      .map((r) => {
+        const [method, path] = r.split(' ') as [string, string];
+        return { method, path };
+      })
+      .filter((r) => r.path.startsWith('/api/v2/') && r.path !== '/api/v2/openapi.json')
       .map((r) => `${r.method} ${r.path.replace(/^\/api\/v2/, '').replace(/:([a-z_]+)/g, '{$1}')}`);
     assert.ok(registered.length >= 15, `found ${registered.length} routes`);
     assert.deepEqual([...documented].sort(), [...new Set(registered)].sort());
@@ -426,25 +429,4 @@ function encodable(s: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Rebuilds (method, full path) pairs from Fastify's printRoutes tree. */
-function routeTable(tree: string): Array<{ method: string; path: string }> {
-  const out: Array<{ method: string; path: string }> = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^([│ ]*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?/.exec(line);
-    if (!m) continue;
-    const depth = (m[1] ?? '').length / 4;
-    stack.length = depth;
-    stack.push(m[2] ?? '');
-    const full = stack.join('');
-    for (const method of (m[3] ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      out.push({ method, path: full });
-    }
-  }
-  return out;
 }

@@ -63,13 +63,23 @@ function classify(err: FastifyError & { code?: string }): { status: number; code
   return { status: 500, code: 'INTERNAL', message: 'internal server error' };
 }
 
+const ROUTE_LISTS = new WeakMap<FastifyInstance, string[]>();
+
+/** Every registered route as "METHOD /path/:param" (HEAD excluded), for inventory checks. */
+export function registeredRoutes(app: FastifyInstance): readonly string[] {
+  return ROUTE_LISTS.get(app) ?? [];
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   // Every registered (method, path) pair, to tell 405 (path exists, method does not) from 404.
   const routes = FindMyWay({ ignoreTrailingSlash: false });
+  const list: string[] = [];
+  ROUTE_LISTS.set(app, list);
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const raw of methods) {
       const m = raw.toUpperCase() as HTTPMethod;
+      if (m !== 'HEAD') list.push(`${m} ${r.url}`);
       if (m !== 'HEAD' && !routes.hasRoute(m, r.url)) routes.on(m, r.url, () => {});
     }
   });
