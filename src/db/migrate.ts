@@ -2,12 +2,14 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db, Dialect } from './connect.ts';
 import * as m0001 from './migrations/0001_core.ts';
+import * as m0003 from './migrations/0003_invitations.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
 
 // Append-only: never edit a migration that has shipped; add the next number.
 const STEPS: Record<string, Step> = {
   '0001_core': m0001,
+  '0003_invitations': m0003,
 };
 
 class StaticProvider implements MigrationProvider {
