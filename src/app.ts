@@ -17,6 +17,7 @@ import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
 import { formatSchemaErrors, installErrorHandling } from './http/error-handler.ts';
 import { registerApiRoutes, sharedSchemas } from './http/routes.ts';
+import { invitationPages } from './invitations/invitations.pages.ts';
 import { createServices, type Services } from './services.ts';
 
 export interface BuildOptions {
@@ -149,6 +150,8 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     },
     { prefix: '/api/v2' },
   );
+  // Pages behind invitation links, outside the API.
+  await app.register(invitationPages, { services, config });
 
   await app.ready();
   return { app, services };

@@ -5,6 +5,8 @@ import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
+import { InvitationsService } from './invitations/invitations.service.ts';
+import { MailWorker } from './mail/mail.worker.ts';
 import { MembersService } from './members/members.service.ts';
 import { OrganizationsService } from './organizations/organizations.service.ts';
 import { UsersService } from './users/users.service.ts';
@@ -17,16 +19,24 @@ export interface Services {
   organizations: OrganizationsService;
   members: MembersService;
   apiKeys: ApiKeysService;
+  /** The mail outbox relay (SMTP sender); started with the server. */
+  mail: MailWorker;
+  invitations: InvitationsService;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
   stop(): Promise<void>;
 }
 
-export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' | 'error'>): Services {
+export function createServices(
+  db: Db,
+  config: Config,
+  log: Pick<Logger, 'info' | 'warn' | 'error'>,
+): Services {
   const lastUsed = new LastUsedTracker(db.kysely, config.lastUsedFlushMs, (err) =>
     log.warn({ err }, 'could not record API key last-used times; will retry'),
   );
+  const mail = new MailWorker(db, config, log);
   const services: Services = {
     db,
     config,
@@ -35,10 +45,14 @@ export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' 
     organizations: new OrganizationsService(db),
     members: new MembersService(db),
     apiKeys: new ApiKeysService(db, lastUsed),
+    mail,
+    invitations: new InvitationsService(db, config, mail),
     start() {
       lastUsed.start();
+      mail.start();
     },
     async stop() {
+      await mail.stop();
       await lastUsed.stop();
     },
   };
