@@ -13,6 +13,8 @@ export interface Db {
   dialect: Dialect;
   /** Where the data lives, for logs: a file path or the URL without its password. */
   location: string;
+  /** The PostgreSQL schema in use when not the default (tests). */
+  pgSchema?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export function openDatabase(opts: ConnectOptions): Db {
       kysely,
       dialect: 'postgres',
       location: redactUrl(opts.databaseUrl) + (opts.pgSchema ? ` (schema ${opts.pgSchema})` : ''),
+      pgSchema: opts.pgSchema,
       close: () => kysely.destroy(),
     };
   }

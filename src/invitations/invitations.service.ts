@@ -233,7 +233,7 @@ export class InvitationsService {
   async revoke(principal: Principal, orgId: string, invitationId: string): Promise<InvitationRow> {
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
-      authorize('invitation:manage', await subjectFor(trx, principal, orgId));
+      authorize('invitation:revoke', await subjectFor(trx, principal, orgId));
       const inv = await findInvitation(trx, orgId, invitationId);
       if (!inv) throw notFound('invitation');
       if (inv.status === 'accepted') {
@@ -273,7 +273,7 @@ export class InvitationsService {
       row = await withTransaction(this.db, async (trx) => {
         queued.length = 0;
         await lockOrganization(trx, orgId);
-        authorize('invitation:manage', await subjectFor(trx, principal, orgId));
+        authorize('invitation:resend', await subjectFor(trx, principal, orgId));
         if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
         const inv = await findInvitation(trx, orgId, invitationId);
         if (!inv) throw notFound('invitation');

@@ -27,8 +27,8 @@ describe('invitations', () => {
     w = await buildWorld(t.services);
   });
   after(async () => {
-    await t.close();
-    await smtp.close();
+    await smtp?.close();
+    await t?.close();
   });
 
   async function invite(emails: string[], role = 'member', token = w.admin.token) {

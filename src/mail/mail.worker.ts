@@ -37,6 +37,7 @@ export class MailWorker {
   private transport: Transporter | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private stopping = false;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly leaseMs: number;
 
@@ -57,6 +58,7 @@ export class MailWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopping = false;
     if (!this.smtpConfigured) {
       this.log.warn('SMTP_URL is not set: mail stays in the outbox (see `npx orgplane mail list`)');
       return;
@@ -66,6 +68,7 @@ export class MailWorker {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.chain.catch(() => {});
@@ -95,9 +98,11 @@ export class MailWorker {
     const run = this.chain.then(async () => {
       let total = 0;
       for (;;) {
-        const n = await this.cycle(opts.ignoreBackoff ?? false);
-        total += n;
-        if (n < BATCH) return total;
+        const { claimed, sent } = await this.cycle(opts.ignoreBackoff ?? false);
+        total += claimed;
+        // Stop when caught up, when stopping, or when nothing got through (the server is down:
+        // the next poll retries, instead of this loop spinning on ever-failing messages).
+        if (claimed < BATCH || this.stopping || sent === 0) return total;
       }
     });
     this.chain = run.catch(() => {});
@@ -140,16 +145,19 @@ export class MailWorker {
     return this.transport;
   }
 
-  private async cycle(ignoreBackoff: boolean): Promise<number> {
-    if (!this.smtpConfigured) return 0;
+  private async cycle(ignoreBackoff: boolean): Promise<{ claimed: number; sent: number }> {
+    if (!this.smtpConfigured) return { claimed: 0, sent: 0 };
     const rows = await claimDue(this.db, { limit: BATCH, leaseMs: this.leaseMs, ignoreBackoff });
+    let sent = 0;
     for (let i = 0; i < rows.length; i += PARALLEL) {
-      await Promise.all(rows.slice(i, i + PARALLEL).map((r) => this.sendOne(r)));
+      const results = await Promise.all(rows.slice(i, i + PARALLEL).map((r) => this.sendOne(r)));
+      sent += results.filter(Boolean).length;
     }
-    return rows.length;
+    return { claimed: rows.length, sent };
   }
 
-  private async sendOne(row: OutboxRow): Promise<void> {
+  /** True when the server accepted the message. */
+  private async sendOne(row: OutboxRow): Promise<boolean> {
     try {
       await this.getTransport().sendMail({
         from: this.config.mailFrom,
@@ -173,8 +181,9 @@ export class MailWorker {
         dead ? 'mail refused permanently; dead-lettered' : 'mail not sent; will retry',
       );
       await markFailed(this.db.kysely, row, { error, permanent, dead, nextAttemptAt: next });
-      return;
+      return false;
     }
     await markSent(this.db.kysely, row);
+    return true;
   }
 }

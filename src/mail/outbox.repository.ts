@@ -103,16 +103,25 @@ export async function claimDue(
     if (db.dialect === 'postgres') q = q.forUpdate().skipLocked();
     const ids = (await q.execute()).map((r) => r.id);
     if (ids.length === 0) return [];
-    return trx
-      .updateTable('mail_outbox')
-      .set((eb) => ({
-        status: 'sending',
-        locked_until: new Date(Date.now() + opts.leaseMs).toISOString(),
-        attempts: eb('attempts', '+', 1),
-      }))
-      .where('id', 'in', ids)
-      .returningAll()
-      .execute();
+    return (
+      trx
+        .updateTable('mail_outbox')
+        .set((eb) => ({
+          status: 'sending',
+          locked_until: new Date(Date.now() + opts.leaseMs).toISOString(),
+          attempts: eb('attempts', '+', 1),
+        }))
+        .where('id', 'in', ids)
+        // Re-checked on the locked row: a row another sender claimed meanwhile is not claimed twice.
+        .where((eb) =>
+          eb.or([
+            eb('status', '=', 'pending'),
+            eb.and([eb('status', '=', 'sending'), eb('locked_until', '<=', now)]),
+          ]),
+        )
+        .returningAll()
+        .execute()
+    );
   });
 }
 
