@@ -4,7 +4,9 @@ import { Type } from 'typebox';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { Services } from '../services.ts';
+import type { FastifyReply } from 'fastify';
 import { presentInvitation } from './invitations.presenter.ts';
+import { InvitationRateLimited } from './invitations.service.ts';
 import {
   InvitationParamsSchema,
   InvitationsCreateSchema,
@@ -16,6 +18,16 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
   app,
   { services },
 ) => {
+  /** The hourly invitation budget: tell clients when it has room again. */
+  const withRetryAfter = async <T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof InvitationRateLimited) reply.header('retry-after', String(err.retryAfterSeconds));
+      throw err;
+    }
+  };
+
   const present = (rows: Parameters<typeof presentInvitation>[0][]) => {
     const now = new Date().toISOString();
     return { invitations: rows.map((r) => presentInvitation(r, now)) };
@@ -72,8 +84,12 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
         response: { 200: InvitationsResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) =>
-      present(await services.invitations.create(principalOf(req), req.params.org_id, req.body.invitations)),
+    async (req, reply) =>
+      present(
+        await withRetryAfter(reply, () =>
+          services.invitations.create(principalOf(req), req.params.org_id, req.body.invitations),
+        ),
+      ),
   );
 
   app.delete(
@@ -104,9 +120,11 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
         response: { 200: Type.Ref('Invitation'), ...ErrorResponses },
       },
     },
-    async (req) =>
+    async (req, reply) =>
       presentInvitation(
-        await services.invitations.resend(principalOf(req), req.params.org_id, req.params.invitation_id),
+        await withRetryAfter(reply, () =>
+          services.invitations.resend(principalOf(req), req.params.org_id, req.params.invitation_id),
+        ),
       ),
   );
 };

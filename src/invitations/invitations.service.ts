@@ -16,6 +16,7 @@ import {
   cancelPendingForInvitation,
   countOrgMessagesSince,
   enqueueMessage,
+  oldestOrgMessageSince,
 } from '../mail/outbox.repository.ts';
 import { insertMember } from '../members/members.repository.ts';
 import { assertAvailableRole } from '../members/members.service.ts';
@@ -62,6 +63,16 @@ export interface JoinPreview {
 export type JoinResult =
   | { kind: 'created'; user: UserRow; orgId: string; orgName: string; apiKey: string }
   | { kind: 'existing_account'; email: string; orgId: string; orgName: string };
+
+/** 429 with the seconds until the hourly budget has room again (sent as Retry-After). */
+export class InvitationRateLimited extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', message);
+  }
+}
 
 const newJoinToken = (): string => randomBytes(32).toString('base64url');
 
@@ -457,9 +468,13 @@ export class InvitationsService {
     const since = new Date(Date.now() - 3600_000).toISOString();
     const used = await countOrgMessagesSince(trx, orgId, KIND_PREFIX, since);
     if (used + adding > limit) {
-      throw new AppError(
-        'RATE_LIMITED',
+      const oldest = await oldestOrgMessageSince(trx, orgId, KIND_PREFIX, since);
+      const retryAfter = oldest
+        ? Math.max(1, Math.ceil((Date.parse(oldest) + 3600_000 - Date.now()) / 1000))
+        : 60;
+      throw new InvitationRateLimited(
         `this organization may send at most ${limit} invitations per hour; ${Math.max(0, limit - used)} remain in the current hour`,
+        retryAfter,
       );
     }
   }

@@ -204,6 +204,70 @@ describe('invitations', () => {
     assert.equal(replay.status, 404);
   });
 
+  async function linkFor(email: string): Promise<string> {
+    await t.services.mail.drain();
+    const mail = smtp.received.find((m) => m.to.includes(email));
+    const link = mail && joinLinkIn(mail);
+    assert.ok(link, `a join link for ${email}`);
+    const u = new URL(link);
+    return `${u.pathname}${u.search}`;
+  }
+
+  test('accept racing revoke: exactly one wins, and the outcome is consistent', async () => {
+    for (let i = 0; i < 5; i++) {
+      const email = `acc-rev-${i}-${uniq()}@example.com`;
+      const res = await invite([email]);
+      const id = res.body.invitations[0].id;
+      const path = await linkFor(email);
+      const token = new URL(`http://x${path}`).searchParams.get('token') ?? '';
+      const [accept, revoke] = await Promise.all([
+        t.call('POST', '/invitations/accept', {
+          body: form({ token, name: 'Racer', password: 'correct horse battery' }),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+        t.call('DELETE', `${base()}/${id}`, { token: w.admin.token }),
+      ]);
+      const member = await t.db.kysely
+        .selectFrom('members')
+        .select('id')
+        .where('org_id', '=', w.orgA.id)
+        .where('email', '=', email)
+        .executeTakeFirst();
+      if (accept.status === 200) {
+        assert.equal(revoke.status, 409, 'revoking an accepted invitation is refused');
+        assert.ok(member, 'the account joined');
+      } else {
+        assert.equal(revoke.status, 200);
+        assert.ok([404, 410].includes(accept.status), String(accept.status));
+        assert.equal(member, undefined, 'nobody joined through a revoked invitation');
+      }
+    }
+  });
+
+  test('an account created after the invitation joins through the link without a new password or key', async () => {
+    const email = `later-${uniq()}@example.com`;
+    await invite([email], 'member');
+    const path = await linkFor(email);
+    const user = await t.services.users.create({ email, name: 'Later' });
+    const page = await t.call('GET', path);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /already exists/);
+    const token = new URL(`http://x${path}`).searchParams.get('token') ?? '';
+    const done = await t.call('POST', '/invitations/accept', {
+      body: form({ token }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(done.status, 200, done.text);
+    assert.ok(!/napi_/.test(done.text), 'no key minted for an existing account');
+    const m = await t.db.kysely
+      .selectFrom('members')
+      .select('role')
+      .where('org_id', '=', w.orgA.id)
+      .where('user_id', '=', user.id)
+      .executeTakeFirst();
+    assert.equal(m?.role, 'member');
+  });
+
   test('the join page refuses unknown and malformed tokens without a 500', async () => {
     for (const token of ['', 'x', 'A'.repeat(43), '<script>alert(1)</script>']) {
       const res = await t.call('GET', `/invitations/accept?token=${encodeURIComponent(token)}`);
@@ -548,6 +612,8 @@ describe('invitations: configured limits', () => {
       assert.equal(over.status, 429);
       assertMatchesSpec('createOrganizationInvitations', over.status, over.body);
       assert.match(over.body.message, /at most 3 invitations per hour; 1 remain/);
+      const retryAfter = Number(over.headers['retry-after']);
+      assert.ok(retryAfter > 3500 && retryAfter <= 3600, `Retry-After ${retryAfter}`);
       const resend = await t2.call('POST', `${url}/${ok.body.invitations[0].id}/resend`, {
         token: w2.admin.token,
       });

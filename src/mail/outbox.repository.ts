@@ -74,6 +74,24 @@ export async function countOrgMessagesSince(
   return Number(r.n);
 }
 
+export async function oldestOrgMessageSince(
+  db: Kysely<Database>,
+  orgId: string,
+  kindPrefix: string,
+  since: string,
+): Promise<string | undefined> {
+  const r = await db
+    .selectFrom('mail_outbox')
+    .select('created_at')
+    .where('org_id', '=', orgId)
+    .where('kind', 'like', `${kindPrefix}%`)
+    .where('created_at', '>', since)
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst();
+  return r?.created_at;
+}
+
 /**
  * Claims up to `limit` due messages for this sender: marks them 'sending' with a lease and commits
  * before any SMTP traffic, so no transaction is held open while talking to a mail server.
