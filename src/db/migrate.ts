@@ -1,5 +1,5 @@
 // Applies migrations in order; the same files serve SQLite and PostgreSQL.
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Db, Dialect } from './connect.ts';
 import * as m0001 from './migrations/0001_core.ts';
 import * as m0003 from './migrations/0003_invitations.ts';
@@ -25,12 +25,18 @@ class StaticProvider implements MigrationProvider {
 
 /** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
 export async function migrateToLatest(db: Db): Promise<string[]> {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: with several
+  // schemas in one database (parallel test files, or other apps) it would find another schema's
+  // lock table. Name the schema we actually use.
+  let schema = db.pgSchema;
+  if (db.dialect === 'postgres' && !schema) {
+    const r = await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely);
+    schema = r.rows[0]?.s ?? undefined;
+  }
   const migrator = new Migrator({
     db: db.kysely,
     provider: new StaticProvider(db.dialect),
-    // Kysely looks for its bookkeeping tables in every schema unless told which one: with several
-    // schemas in one database (parallel test files) it would find another schema's lock table.
-    ...(db.pgSchema ? { migrationTableSchema: db.pgSchema } : {}),
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
