@@ -19,6 +19,7 @@ import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
 import { formatSchemaErrors, installErrorHandling, sendError } from './http/error-handler.ts';
 import { registerApiRoutes, sharedSchemas } from './http/routes.ts';
+import { invitationPages } from './invitations/invitations.pages.ts';
 import { createServices, type Services } from './services.ts';
 
 export interface BuildOptions {
@@ -200,6 +201,8 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   );
   // The web console (pages, assets, sign-in); it calls the API above like any other client.
   await app.register(consoleRoutes, { services, config });
+  // Pages behind invitation links, outside the API.
+  await app.register(invitationPages, { services, config });
 
   await app.ready();
   return { app, services };

@@ -37,6 +37,19 @@ export interface Config {
   mailFrom: string;
   invitationTtlHours: number;
   invitationsPerOrgPerHour: number;
+  mail: MailConfig;
+}
+
+export interface MailConfig {
+  /** How often the outbox worker looks for due messages, in ms (it is also woken at once after a write). */
+  pollMs: number;
+  /** First retry delay after a failed send, in ms; doubles per attempt up to retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** A message refused permanently (5xx) this many times is dead-lettered; transient failures retry forever. */
+  maxPermanentFailures: number;
+  /** Connection, greeting and socket timeout for SMTP, in ms: a hanging server cannot hold a send longer. */
+  smtpTimeoutMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -85,6 +98,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mailFrom: env.MAIL_FROM || 'orgplane <no-reply@localhost>',
     invitationTtlHours: int(env, 'ORGPLANE_INVITATION_TTL_HOURS', 24 * 7),
     invitationsPerOrgPerHour: int(env, 'ORGPLANE_INVITATIONS_PER_ORG_PER_HOUR', 1000),
+    mail: {
+      pollMs: int(env, 'ORGPLANE_MAIL_POLL_MS', 2000),
+      retryBaseMs: int(env, 'ORGPLANE_MAIL_RETRY_BASE_MS', 5000),
+      retryMaxMs: int(env, 'ORGPLANE_MAIL_RETRY_MAX_MS', 3600_000),
+      maxPermanentFailures: int(env, 'ORGPLANE_MAIL_MAX_PERMANENT_FAILURES', 3),
+      smtpTimeoutMs: int(env, 'ORGPLANE_SMTP_TIMEOUT_MS', 10_000),
+    },
   };
   return { ...base, ...overrides };
 }

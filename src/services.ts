@@ -6,6 +6,8 @@ import type { Db } from './db/connect.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
 import { SessionsService } from './console/sessions.service.ts';
+import { InvitationsService } from './invitations/invitations.service.ts';
+import { MailWorker } from './mail/mail.worker.ts';
 import { MembersService } from './members/members.service.ts';
 import { OrganizationsService } from './organizations/organizations.service.ts';
 import { ProjectsService } from './projects/projects.service.ts';
@@ -23,16 +25,24 @@ export interface Services {
   projects: ProjectsService;
   transfers: TransfersService;
   sessions: SessionsService;
+  /** The mail outbox relay (SMTP sender); started with the server. */
+  mail: MailWorker;
+  invitations: InvitationsService;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
   stop(): Promise<void>;
 }
 
-export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' | 'error'>): Services {
+export function createServices(
+  db: Db,
+  config: Config,
+  log: Pick<Logger, 'info' | 'warn' | 'error'>,
+): Services {
   const lastUsed = new LastUsedTracker(db.kysely, config.lastUsedFlushMs, (err) =>
     log.warn({ err }, 'could not record API key last-used times; will retry'),
   );
+  const mail = new MailWorker(db, config, log);
   const services: Services = {
     db,
     config,
@@ -44,10 +54,14 @@ export function createServices(db: Db, config: Config, log: Pick<Logger, 'warn' 
     projects: new ProjectsService(db, config),
     transfers: new TransfersService(db, config),
     sessions: new SessionsService(db),
+    mail,
+    invitations: new InvitationsService(db, config, mail),
     start() {
       lastUsed.start();
+      mail.start();
     },
     async stop() {
+      await mail.stop();
       await lastUsed.stop();
     },
   };

@@ -192,6 +192,67 @@ function oneLine(err: unknown): string {
   return message.replace(/\s*\n\s*/g, ' ');
 }
 
+const mail = program.command('mail').description('read the mail outbox (invitation emails)');
+mail
+  .command('list')
+  .description('list the newest messages in the outbox, with their delivery status')
+  .option('--limit <n>', 'how many', '50')
+  .action(async (o: { limit: string }) => {
+    await withServices(async (s) => {
+      const limit = Number.parseInt(o.limit, 10);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+        throw new AppError('BAD_REQUEST', '--limit must be an integer from 1 to 10000');
+      }
+      const rows = await s.mail.list(limit);
+      if (rows.length === 0) {
+        process.stdout.write('the outbox is empty\n');
+        return;
+      }
+      for (const r of rows) {
+        const extra = r.status === 'pending' && r.attempts > 0 ? ` (attempts ${r.attempts})` : '';
+        process.stdout.write(`${r.id}  ${r.created_at}  ${r.status}${extra}  ${r.recipient}  ${r.subject}\n`);
+      }
+    });
+  });
+mail
+  .command('show')
+  .description(
+    'print one message: headers, the plain-text body (with its link) and, with --html, the HTML body',
+  )
+  .argument('<id>', 'message id (from `mail list`)')
+  .option('--html', 'also print the HTML body')
+  .action(async (id: string, o: { html?: boolean }) => {
+    await withServices(async (s) => {
+      const r = await s.mail.get(id);
+      if (!r) throw new AppError('NOT_FOUND', `message ${id} not found`);
+      const lines = [
+        `Id:          ${r.id}`,
+        `Message-ID:  ${r.message_id}`,
+        `To:          ${r.recipient}`,
+        `Subject:     ${r.subject}`,
+        `Status:      ${r.status}${r.sent_at ? ` at ${r.sent_at}` : ''}`,
+        `Created:     ${r.created_at}`,
+        `Attempts:    ${r.attempts}${r.last_error ? ` (last error: ${r.last_error})` : ''}`,
+        '',
+        r.text_body,
+      ];
+      if (o.html) lines.push('', '--- HTML ---', r.html_body);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+  });
+mail
+  .command('flush')
+  .description('send every pending message now through SMTP_URL, ignoring retry delays')
+  .action(async () => {
+    await withServices(async (s) => {
+      if (!s.mail.smtpConfigured) throw new AppError('BAD_REQUEST', 'SMTP_URL is not set');
+      const n = await s.mail.drain({ ignoreBackoff: true });
+      await s.mail.stop();
+      const left = (await s.mail.list(10_000)).filter((r) => r.status === 'pending').length;
+      process.stdout.write(`attempted ${n} message(s); ${left} still pending\n`);
+    });
+  });
+
 export async function runCli(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);

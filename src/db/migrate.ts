@@ -3,6 +3,7 @@ import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Db, Dialect } from './connect.ts';
 import * as m0001 from './migrations/0001_core.ts';
 import * as m0002 from './migrations/0002_projects.ts';
+import * as m0003 from './migrations/0003_invitations.ts';
 import * as m0004 from './migrations/0004_sessions.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
@@ -11,6 +12,7 @@ type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Prom
 const STEPS: Record<string, Step> = {
   '0001_core': m0001,
   '0002_projects': m0002,
+  '0003_invitations': m0003,
   '0004_sessions': m0004,
 };
 
@@ -27,12 +29,14 @@ class StaticProvider implements MigrationProvider {
 
 /** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  // On PostgreSQL, name the schema in use: without it Kysely takes a kysely_migration table in ANY
-  // schema of the database (another application's, another test's) as ours and then fails.
-  const schema =
-    db.dialect === 'postgres'
-      ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s
-      : undefined;
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: with several
+  // schemas in one database (parallel test files, or other apps) it would find another schema's
+  // lock table. Name the schema we actually use.
+  let schema = db.pgSchema;
+  if (db.dialect === 'postgres' && !schema) {
+    const r = await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely);
+    schema = r.rows[0]?.s ?? undefined;
+  }
   const migrator = new Migrator({
     db: db.kysely,
     provider: new StaticProvider(db.dialect),

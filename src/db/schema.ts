@@ -116,6 +116,51 @@ export interface PasswordSetupTokensTable {
   used_at: string | null;
 }
 
+export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
+export type EmailStatus = 'pending' | 'sent' | 'failed' | 'cancelled';
+
+export interface InvitationsTable {
+  id: string; // uuid
+  org_id: string;
+  email: string;
+  email_lower: string;
+  role: MemberRole;
+  invited_by: string;
+  invited_at: string;
+  status: InvitationStatus;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_user_id: string | null;
+  revoked_at: string | null;
+  /** SHA-256 (hex) of the join link's token; the token itself is never stored here. */
+  token_hash: string | null;
+  email_status: EmailStatus;
+  updated_at: string;
+}
+
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'dead' | 'cancelled';
+
+export interface MailOutboxTable {
+  id: string; // uuid
+  kind: string;
+  org_id: string | null;
+  invitation_id: string | null;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  message_id: string;
+  status: OutboxStatus;
+  attempts: number;
+  /** 5xx refusals so far; dead-lettered after config.mail.maxPermanentFailures. */
+  permanent_failures: number;
+  next_attempt_at: string;
+  locked_until: string | null;
+  last_error: string | null;
+  sent_at: string | null;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -125,6 +170,8 @@ export interface Database {
   project_operations: ProjectOperationsTable;
   sessions: SessionsTable;
   password_setup_tokens: PasswordSetupTokensTable;
+  invitations: InvitationsTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -137,3 +184,5 @@ export type NewProject = Insertable<ProjectsTable>;
 export type ProjectOperationRow = Selectable<ProjectOperationsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;
 export type SessionRow = Selectable<SessionsTable>;
+export type InvitationRow = Selectable<InvitationsTable>;
+export type OutboxRow = Selectable<MailOutboxTable>;

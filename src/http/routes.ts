@@ -4,6 +4,8 @@ import type { TSchema } from 'typebox';
 import type { Config } from '../config.ts';
 import type { Services } from '../services.ts';
 import { apiKeysRoutes } from '../api-keys/api-keys.routes.ts';
+import { invitationsRoutes } from '../invitations/invitations.routes.ts';
+import { InvitationSchema } from '../invitations/invitations.schemas.ts';
 import { membersRoutes } from '../members/members.routes.ts';
 import { MemberSchema } from '../members/members.schemas.ts';
 import { organizationsRoutes } from '../organizations/organizations.routes.ts';
@@ -13,7 +15,13 @@ import { OperationSchema, ProjectSchema } from '../projects/projects.schemas.ts'
 import { usersRoutes } from '../users/users.routes.ts';
 
 /** Schemas referenced by $id from several routes (published as OpenAPI components). */
-export const sharedSchemas: TSchema[] = [OrganizationSchema, MemberSchema, ProjectSchema, OperationSchema];
+export const sharedSchemas: TSchema[] = [
+  OrganizationSchema,
+  MemberSchema,
+  ProjectSchema,
+  OperationSchema,
+  InvitationSchema,
+];
 
 export async function registerApiRoutes(
   api: FastifyInstance,
@@ -25,4 +33,5 @@ export async function registerApiRoutes(
   await api.register(organizationsRoutes, { services });
   await api.register(membersRoutes, { services });
   await api.register(projectsRoutes, { services });
+  await api.register(invitationsRoutes, { services });
 }

@@ -170,7 +170,7 @@ export const RULES = {
     allow: ALL_MEMBERS,
     what: 'list invitations',
     method: 'GET',
-    path: '/organizations/{org_id}/invitations',
+    path: '/organizations/{org_id}/invitations; /organizations/invitations (organization key)',
   },
   'invitation:create': {
     scope: 'organization',
@@ -179,12 +179,19 @@ export const RULES = {
     method: 'POST',
     path: '/organizations/{org_id}/invitations',
   },
-  'invitation:manage': {
+  'invitation:revoke': {
     scope: 'organization',
     allow: ['admin'],
-    what: 'revoke or resend invitations',
-    method: 'DELETE|POST',
-    path: '/organizations/{org_id}/invitations/{invitation_id}[/resend] (extension)',
+    what: 'revoke invitations',
+    method: 'DELETE',
+    path: '/organizations/{org_id}/invitations/{invitation_id} (extension)',
+  },
+  'invitation:resend': {
+    scope: 'organization',
+    allow: ['admin'],
+    what: 'resend invitations',
+    method: 'POST',
+    path: '/organizations/{org_id}/invitations/{invitation_id}/resend (extension)',
   },
   'project:list': {
     scope: 'organization',

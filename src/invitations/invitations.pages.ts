@@ -1,0 +1,191 @@
+// The join page behind an invitation link (outside /api/v2): a small server-rendered form where
+// the invited person sets a name and password; submitting creates the account, makes it a member
+// and shows a first personal API key once. Self-contained so the console can restyle it later.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Config } from '../config.ts';
+import { AppError } from '../domain/errors.ts';
+import type { Services } from '../services.ts';
+import { escapeHtml } from './html.ts';
+import { PASSWORD_MAX, PASSWORD_MIN, NAME_MAX, type JoinResult } from './invitations.service.ts';
+
+const STYLE = `body{font-family:system-ui,sans-serif;line-height:1.5;max-width:36em;margin:3em auto;padding:0 1em;color:#111}
+label{display:block;margin-top:1em;font-weight:600}input{font:inherit;padding:.4em;width:100%;box-sizing:border-box}
+button{font:inherit;margin-top:1.5em;padding:.5em 1.2em}code,pre{background:#f3f3f3;padding:.2em .4em;word-break:break-all;white-space:pre-wrap}
+.error{color:#a00;border-left:4px solid #a00;padding-left:.8em}`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · orgplane</title><style>${STYLE}</style></head>
+<body><main><h1>${escapeHtml(title)}</h1>
+${body}
+</main></body></html>`;
+}
+
+function send(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return (
+    reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      // The URL carries a secret: never cache it, never leak it in a Referer, never frame the form.
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-content-type-options', 'nosniff')
+      .header('x-frame-options', 'DENY')
+      .header(
+        'content-security-policy',
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      )
+      .send(html)
+  );
+}
+
+function joinForm(
+  token: string,
+  p: { orgName: string; inviter: string; role: string; email: string; accountExists: boolean },
+  error?: string,
+  name = '',
+): string {
+  const intro = `<p>${escapeHtml(p.inviter)} invited <strong>${escapeHtml(p.email)}</strong> to join <strong>${escapeHtml(p.orgName)}</strong> as <strong>${escapeHtml(p.role)}</strong>.</p>`;
+  const err = error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
+  // Relative action: the form posts back to this page's own origin, whatever Host the request had.
+  if (p.accountExists) {
+    return `${intro}${err}
+<p>An account with this address already exists.</p>
+<form method="post" action="accept">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit">Join ${escapeHtml(p.orgName)}</button>
+</form>`;
+  }
+  return `${intro}${err}
+<p>Create your account to join.</p>
+<form method="post" action="accept">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<label for="name">Your name</label>
+<input id="name" name="name" required maxlength="${NAME_MAX}" autocomplete="name" value="${escapeHtml(name)}">
+<label for="password">Password (at least ${PASSWORD_MIN} characters)</label>
+<input id="password" name="password" type="password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" autocomplete="new-password">
+<label for="password_confirm">Repeat the password</label>
+<input id="password_confirm" name="password_confirm" type="password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" autocomplete="new-password">
+<button type="submit">Create account and join</button>
+</form>`;
+}
+
+function joined(result: JoinResult, publicUrl: string): string {
+  if (result.kind === 'existing_account') {
+    return `<p>${escapeHtml(result.email)} is now a member of <strong>${escapeHtml(result.orgName)}</strong> (<code>${escapeHtml(result.orgId)}</code>).</p>
+<p>Use your existing account and API keys.</p>`;
+  }
+  const api = `${publicUrl}/api/v2`;
+  return `<p>Welcome, ${escapeHtml(result.user.name)}. Your account ${escapeHtml(result.user.email)} is a member of <strong>${escapeHtml(result.orgName)}</strong> (<code>${escapeHtml(result.orgId)}</code>).</p>
+<h2>Your first personal API key</h2>
+<p><strong>Copy it now: it is shown only once.</strong> Use it as <code>Authorization: Bearer &lt;key&gt;</code>; with it you can create more keys (<code>POST /api/v2/api_keys</code>).</p>
+<p><code id="api-key">${escapeHtml(result.apiKey)}</code></p>
+<p>Try it:</p>
+<pre>curl -s ${escapeHtml(api)}/organizations/${escapeHtml(result.orgId)}/members \\
+     -H "authorization: Bearer ${escapeHtml(result.apiKey)}"</pre>`;
+}
+
+function errorPage(err: AppError): { status: number; html: string } {
+  const title =
+    err.code === 'GONE'
+      ? 'Invitation no longer valid'
+      : err.code === 'NOT_FOUND'
+        ? 'Invitation not found'
+        : 'Something went wrong';
+  return { status: err.status, html: layout(title, `<p>${escapeHtml(err.message)}</p>`) };
+}
+
+function field(body: unknown, name: string): string {
+  const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof v === 'string' ? v : '';
+}
+
+export const invitationPages: FastifyPluginAsync<{ services: Services; config: Config }> = async (
+  app,
+  { services, config },
+) => {
+  // HTML forms post urlencoded bodies; this parser exists only inside this plugin.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 16 * 1024 },
+    (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(String(body))));
+    },
+  );
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof AppError && error.status < 500) {
+      const page = errorPage(error);
+      return send(reply, page.status, page.html);
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'invitation page failed');
+    return send(
+      reply,
+      status >= 400 && status < 500 ? status : 500,
+      layout(
+        'Something went wrong',
+        status < 500 ? '<p>The request was not valid.</p>' : '<p>Please try again in a moment.</p>',
+      ),
+    );
+  });
+
+  app.get('/invitations/accept', { schema: { hide: true } }, async (req, reply) => {
+    const token = field(req.query, 'token');
+    const p = await services.invitations.preview(token);
+    return send(
+      reply,
+      200,
+      layout(
+        `Join ${p.orgName}`,
+        joinForm(token, {
+          orgName: p.orgName,
+          inviter: p.inviter,
+          role: p.invitation.role,
+          email: p.invitation.email,
+          accountExists: p.accountExists,
+        }),
+      ),
+    );
+  });
+
+  app.post('/invitations/accept', { schema: { hide: true } }, async (req, reply) => {
+    const token = field(req.body, 'token');
+    const name = field(req.body, 'name');
+    const password = field(req.body, 'password');
+    const confirm = field(req.body, 'password_confirm');
+    const p = await services.invitations.preview(token);
+    const again = (message: string, status = 400) =>
+      send(
+        reply,
+        status,
+        layout(
+          `Join ${p.orgName}`,
+          joinForm(
+            token,
+            {
+              orgName: p.orgName,
+              inviter: p.inviter,
+              role: p.invitation.role,
+              email: p.invitation.email,
+              accountExists: p.accountExists,
+            },
+            message,
+            name,
+          ),
+        ),
+      );
+    if (!p.accountExists && confirm !== '' && password !== confirm) return again('The two passwords differ.');
+    try {
+      const result = await services.invitations.accept(
+        token,
+        p.accountExists ? undefined : { name, password },
+      );
+      return send(reply, 200, layout(`You joined ${result.orgName}`, joined(result, config.publicUrl)));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'BAD_REQUEST') return again(err.message);
+      throw err;
+    }
+  });
+};
