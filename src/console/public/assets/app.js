@@ -377,7 +377,7 @@ async function invitationsList(orgId, container, errors) {
   const reload = () => loadInto(container, 'invitations', () => invitationsList(orgId, container, errors));
   const base = (inv) => `/organizations/${enc(orgId)}/invitations/${enc(inv.id)}`;
   return table(
-    'Pending invitations',
+    'Invitations',
     ['Email', 'Role', 'Invited', 'Expires', 'Status', 'Actions'],
     invitations.map((inv) => [
       inv.email,
@@ -385,53 +385,56 @@ async function invitationsList(orgId, container, errors) {
       time(inv.invited_at),
       inv.expires_at ? time(inv.expires_at) : '—',
       inv.status || 'pending',
-      h(
-        'div',
-        { class: 'row' },
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'small',
-            'aria-label': `Resend the invitation to ${inv.email}`,
-            onclick: async (e) => {
-              const ok = await act(
-                e.currentTarget,
-                errors,
-                () => api('POST', `${base(inv)}/resend`),
-                'Sending…',
-              );
-              if (ok !== undefined) {
-                announce(`Invitation to ${inv.email} sent again.`);
-                reload();
-              }
-            },
-          },
-          'Resend',
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'small danger',
-            'aria-label': `Revoke the invitation to ${inv.email}`,
-            onclick: async (e) => {
-              const yes = await confirmDialog({
-                title: `Revoke the invitation to ${inv.email}?`,
-                message: 'The invitation link stops working.',
-                confirmLabel: 'Revoke invitation',
-              });
-              if (!yes) return;
-              const ok = await act(e.currentTarget, errors, () => api('DELETE', base(inv)));
-              if (ok !== undefined) {
-                announce(`Invitation to ${inv.email} revoked.`);
-                reload();
-              }
-            },
-          },
-          'Revoke',
-        ),
-      ),
+      // Accepted invitations are history: nothing to resend or revoke.
+      (inv.status || 'pending') === 'accepted'
+        ? '—'
+        : h(
+            'div',
+            { class: 'row' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                'aria-label': `Resend the invitation to ${inv.email}`,
+                onclick: async (e) => {
+                  const ok = await act(
+                    e.currentTarget,
+                    errors,
+                    () => api('POST', `${base(inv)}/resend`),
+                    'Sending…',
+                  );
+                  if (ok !== undefined) {
+                    announce(`Invitation to ${inv.email} sent again.`);
+                    reload();
+                  }
+                },
+              },
+              'Resend',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'small danger',
+                'aria-label': `Revoke the invitation to ${inv.email}`,
+                onclick: async (e) => {
+                  const yes = await confirmDialog({
+                    title: `Revoke the invitation to ${inv.email}?`,
+                    message: 'The invitation link stops working.',
+                    confirmLabel: 'Revoke invitation',
+                  });
+                  if (!yes) return;
+                  const ok = await act(e.currentTarget, errors, () => api('DELETE', base(inv)));
+                  if (ok !== undefined) {
+                    announce(`Invitation to ${inv.email} revoked.`);
+                    reload();
+                  }
+                },
+              },
+              'Revoke',
+            ),
+          ),
     ]),
   );
 }
