@@ -1,6 +1,7 @@
 // The join page behind an invitation link (outside /api/v2): a small server-rendered form where
 // the invited person sets a name and password; submitting creates the account, makes it a member
 // and shows a first personal API key once. Self-contained so the console can restyle it later.
+import { startSessionCookie } from '../console/console.routes.ts';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
@@ -74,7 +75,7 @@ function joinForm(
 function joined(result: JoinResult, publicUrl: string): string {
   if (result.kind === 'existing_account') {
     return `<p>${escapeHtml(result.email)} is now a member of <strong>${escapeHtml(result.orgName)}</strong> (<code>${escapeHtml(result.orgId)}</code>).</p>
-<p>Use your existing account and API keys.</p>`;
+<p>Use your existing account and API keys, or <a href="/signin">sign in to the console</a>.</p>`;
   }
   const api = `${publicUrl}/api/v2`;
   return `<p>Welcome, ${escapeHtml(result.user.name)}. Your account ${escapeHtml(result.user.email)} is a member of <strong>${escapeHtml(result.orgName)}</strong> (<code>${escapeHtml(result.orgId)}</code>).</p>
@@ -83,7 +84,8 @@ function joined(result: JoinResult, publicUrl: string): string {
 <p><code id="api-key">${escapeHtml(result.apiKey)}</code></p>
 <p>Try it:</p>
 <pre>curl -s ${escapeHtml(api)}/organizations/${escapeHtml(result.orgId)}/members \\
-     -H "authorization: Bearer ${escapeHtml(result.apiKey)}"</pre>`;
+     -H "authorization: Bearer ${escapeHtml(result.apiKey)}"</pre>
+<p><a href="/">Open the console</a> (you are signed in).</p>`;
 }
 
 function errorPage(err: AppError): { status: number; html: string } {
@@ -182,6 +184,11 @@ export const invitationPages: FastifyPluginAsync<{ services: Services; config: C
         token,
         p.accountExists ? undefined : { name, password },
       );
+      if (result.kind === 'created') {
+        // The new account is signed in to the console at once, as a console sign-in would do.
+        const { sessionId, info } = await services.sessions.openFor(result.user.id);
+        startSessionCookie(reply, config, sessionId, info.expiresAt);
+      }
       return send(reply, 200, layout(`You joined ${result.orgName}`, joined(result, config.publicUrl)));
     } catch (err) {
       if (err instanceof AppError && err.code === 'BAD_REQUEST') return again(err.message);

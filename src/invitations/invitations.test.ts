@@ -184,6 +184,15 @@ describe('invitations', () => {
     assert.equal(mine.member.role, 'admin');
     assert.ok(members.body.members.length >= 3);
 
+    // The new account is also signed in to the console: its session cookie authenticates the API.
+    const setCookie = String(done.headers['set-cookie'] ?? '');
+    const session = /orgplane_session=([^;]+)/.exec(setCookie)?.[1];
+    assert.ok(session, `a session cookie is set: ${setCookie}`);
+    assert.match(setCookie, /HttpOnly/i);
+    const auth = await t.call('GET', '/api/v2/auth', { headers: { cookie: `orgplane_session=${session}` } });
+    assert.equal(auth.status, 200);
+    assert.deepEqual(auth.body, { account_id: user.id, auth_method: 'session_cookie' });
+
     const more = await t.call('POST', '/api/v2/api_keys', { token: key, body: { key_name: 'laptop' } });
     assert.equal(more.status, 200);
     assertMatchesSpec('createApiKey', more.status, more.body);
