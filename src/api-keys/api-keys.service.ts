@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
+import { readCacheOf } from '../db/read-cache.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import type { ApiKeyKind, ApiKeyRow, Database } from '../db/schema.ts';
 import { notFound } from '../domain/errors.ts';
@@ -39,7 +40,12 @@ export class ApiKeysService {
    */
   async authenticate(token: string, addr: string): Promise<Principal | null> {
     if (!isWellFormedToken(token)) return null;
-    const key = await findActiveKeyByHash(this.db.kysely, hashToken(token));
+    const hash = hashToken(token);
+    const k = this.db.kysely;
+    const cache = readCacheOf(k);
+    const key = cache
+      ? await cache.get(`key:${hash}`, () => findActiveKeyByHash(k, hash))
+      : await findActiveKeyByHash(k, hash);
     if (!key) return null;
     this.lastUsed.record(key.id, addr);
     if (key.kind === 'personal' && key.user_id) return { kind: 'user', userId: key.user_id, keyId: key.id };

@@ -5,6 +5,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
+import { attachReadCache, ReadCache } from './read-cache.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -83,9 +84,16 @@ export function openDatabase(opts: ConnectOptions): Db {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   if (location !== ':memory:') fs.chmodSync(location, 0o600);
+  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
+  const cache = new ReadCache(() => dataVersion.get() as number);
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: reusingStatements(sqlite) }),
+    dialect: new SqliteDialect({
+      database: reusingStatements(sqlite, 500, () => {
+        cache.generation++;
+      }),
+    }),
   });
+  attachReadCache(kysely, cache);
   return { kysely, dialect: 'sqlite', location, close: () => kysely.destroy() };
 }
 
@@ -93,8 +101,14 @@ export function openDatabase(opts: ConnectOptions): Db {
  * Kysely prepares every query afresh; preparing costs more than running our indexed reads, so the
  * prepared statements are kept by SQL text and reused. Safe: the one connection runs one statement
  * at a time. Bounded, because some SQL varies in shape (IN lists of any length).
+ * onWrite runs before every statement that is not read-only (Kysely prepares each execution), so
+ * the read cache (read-cache.ts) forgets everything before any write of this process.
  */
-export function reusingStatements(sqlite: SQLite.Database, max = 500): SqliteDatabase {
+export function reusingStatements(
+  sqlite: SQLite.Database,
+  max = 500,
+  onWrite: () => void = () => {},
+): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => {
@@ -108,6 +122,7 @@ export function reusingStatements(sqlite: SQLite.Database, max = 500): SqliteDat
         stmt = sqlite.prepare(text);
         cache.set(text, stmt);
       }
+      if (!stmt.readonly) onWrite();
       return stmt;
     },
   };

@@ -1,14 +1,23 @@
 // Builds the policy Subject: the caller's relation to an organization (and project), read from the database.
 import type { Kysely } from 'kysely';
+import { readCacheOf } from '../db/read-cache.ts';
 import type { Database, MemberRole } from '../db/schema.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Subject } from './index.ts';
 
-export async function roleOf(
-  db: Kysely<Database>,
-  orgId: string,
-  userId: string,
-): Promise<MemberRole | null> {
+/**
+ * The user's role in the organization, or null. Outside transactions on SQLite it comes from the
+ * read cache (read-cache.ts), which forgets everything on any write; inside a transaction (the
+ * write paths, under the organization's lock) it is always read.
+ */
+export function roleOf(db: Kysely<Database>, orgId: string, userId: string): Promise<MemberRole | null> {
+  const cache = readCacheOf(db);
+  return cache
+    ? cache.get(`role:${orgId}:${userId}`, () => readRole(db, orgId, userId))
+    : readRole(db, orgId, userId);
+}
+
+async function readRole(db: Kysely<Database>, orgId: string, userId: string): Promise<MemberRole | null> {
   const row = await db
     .selectFrom('members')
     .select('role')
