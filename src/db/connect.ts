@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pgTypes from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { attachReadCache, ReadCache } from './read-cache.ts';
@@ -41,6 +42,8 @@ export function redactUrl(url: string): string {
 
 export function openDatabase(opts: ConnectOptions): Db {
   if (opts.databaseUrl) {
+    // Loaded only when used: a server on SQLite never needs the PostgreSQL driver in memory.
+    const pg = createRequire(import.meta.url)('pg') as typeof pgTypes;
     // int8 (e.g. api key ids, counts) as numbers: our values stay far below 2^53.
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
@@ -56,7 +59,7 @@ export function openDatabase(opts: ConnectOptions): Db {
       query_timeout: 20000,
       ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
       types,
-    } as pg.PoolConfig);
+    } as pgTypes.PoolConfig);
     // Without this listener an idle client's error (PostgreSQL restarting) would crash the process.
     pool.on('error', (err) => opts.onPoolError?.(err));
     // pg-pool listens for errors only on idle clients: a connection dropped while a client is
