@@ -1,5 +1,6 @@
 // Builds the policy Subject: the caller's relation to an organization (and project), read from the database.
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../db/prepared.ts';
 import { readCacheOf } from '../db/read-cache.ts';
 import type { Database, MemberRole } from '../db/schema.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -17,14 +18,12 @@ export function roleOf(db: Kysely<Database>, orgId: string, userId: string): Pro
     : readRole(db, orgId, userId);
 }
 
+const roleQuery = preparedQuery((db, _shape, orgId: string, userId: string) =>
+  db.selectFrom('members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId),
+);
+
 async function readRole(db: Kysely<Database>, orgId: string, userId: string): Promise<MemberRole | null> {
-  const row = await db
-    .selectFrom('members')
-    .select('role')
-    .where('org_id', '=', orgId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return row?.role ?? null;
+  return (await roleQuery(db, '', orgId, userId))[0]?.role ?? null;
 }
 
 /** The caller relative to orgId; pass projectId for project-level actions. */
