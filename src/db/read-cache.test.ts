@@ -46,6 +46,30 @@ describe('ReadCache', () => {
     assert.equal(await cache.get('c', load), 7);
     assert.equal(await cache.get('c', load), 7);
   });
+
+  test('a lookup later in the same request trusts its check only while nothing changed', async () => {
+    let dv = 1;
+    let reads = 0;
+    const cache = new ReadCache(() => (reads++, dv));
+    let loads = 0;
+    const load = async () => ++loads;
+    await cache.get('role', load);
+    await cache.get('key', load);
+    const epoch = cache.epoch;
+    reads = 0;
+    assert.equal(await cache.getInRequest('role', load, epoch), 1);
+    assert.equal(reads, 0, 'no data_version read');
+    // Another request's check saw a commit elsewhere: the epoch moved, so it is checked again.
+    dv = 2;
+    await cache.get('other', load);
+    assert.equal(await cache.get('other', load), 3, 'cached again after the new check');
+    assert.equal(await cache.getInRequest('role', load, epoch), 4);
+    // A write in this process since the check: not trusted either.
+    const epoch2 = cache.epoch;
+    cache.generation++;
+    assert.equal(await cache.getInRequest('role', load, epoch2), 5);
+    assert.equal(await cache.getInRequest('role', load, undefined), 5, 'no epoch: a normal get');
+  });
 });
 
 describe('read cache through the API', { skip: DIALECT !== 'sqlite' }, () => {

@@ -19,6 +19,8 @@ export class ReadCache {
   private stampGeneration = -1;
   private stampDataVersion = -1;
   private readonly entries = new Map<string, unknown>();
+  /** Bumped whenever the entries are cleared: an unchanged epoch means unchanged entries. */
+  epoch = 0;
 
   constructor(private readonly dataVersion: () => number) {}
 
@@ -27,6 +29,7 @@ export class ReadCache {
     const dv = this.dataVersion();
     if (dv !== this.stampDataVersion || this.generation !== this.stampGeneration) {
       this.entries.clear();
+      this.epoch++;
       this.stampDataVersion = dv;
       this.stampGeneration = this.generation;
     }
@@ -47,6 +50,19 @@ export class ReadCache {
     return value;
   }
 
+  /**
+   * Like get, but when nothing changed since `validatedEpoch` (taken by get earlier in the same
+   * request: the caller's authentication) and this process wrote nothing since, it trusts that
+   * check instead of reading data_version again. The answer is then the committed state as of a
+   * moment after the request began, as a fresh read at that moment would have given.
+   */
+  async getInRequest<T>(key: string, load: () => Promise<T>, validatedEpoch: number | undefined): Promise<T> {
+    if (validatedEpoch === this.epoch && this.generation === this.stampGeneration && this.entries.has(key)) {
+      return this.entries.get(key) as T;
+    }
+    return this.get(key, load);
+  }
+
   /** For tests and diagnostics. */
   get size(): number {
     return this.entries.size;
@@ -59,6 +75,17 @@ const caches = new WeakMap<Kysely<Database>, ReadCache>();
 
 export function attachReadCache(kysely: Kysely<Database>, cache: ReadCache): void {
   caches.set(kysely, cache);
+}
+
+// When each principal (one per request) was checked against the cache, for getInRequest.
+const validated = new WeakMap<object, number>();
+
+export function noteValidated(principal: object, epoch: number): void {
+  validated.set(principal, epoch);
+}
+
+export function validatedEpoch(principal: object): number | undefined {
+  return validated.get(principal);
 }
 
 export function readCacheOf(kysely: Kysely<Database>): ReadCache | undefined {

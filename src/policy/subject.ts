@@ -1,7 +1,7 @@
 // Builds the policy Subject: the caller's relation to an organization (and project), read from the database.
 import type { Kysely } from 'kysely';
 import { preparedQuery } from '../db/prepared.ts';
-import { readCacheOf } from '../db/read-cache.ts';
+import { readCacheOf, validatedEpoch } from '../db/read-cache.ts';
 import type { Database, MemberRole } from '../db/schema.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Subject } from './index.ts';
@@ -11,8 +11,17 @@ import type { Subject } from './index.ts';
  * read cache (read-cache.ts), which forgets everything on any write; inside a transaction (the
  * write paths, under the organization's lock) it is always read.
  */
-export function roleOf(db: Kysely<Database>, orgId: string, userId: string): Promise<MemberRole | null> {
+export function roleOf(
+  db: Kysely<Database>,
+  orgId: string,
+  userId: string,
+  principal?: Principal,
+): Promise<MemberRole | null> {
   const cache = readCacheOf(db);
+  if (cache && principal) {
+    const key = `role:${orgId}:${userId}`;
+    return cache.getInRequest(key, () => readRole(db, orgId, userId), validatedEpoch(principal));
+  }
   return cache
     ? cache.get(`role:${orgId}:${userId}`, () => readRole(db, orgId, userId))
     : readRole(db, orgId, userId);
@@ -35,7 +44,7 @@ export async function subjectFor(
 ): Promise<Subject> {
   switch (principal.kind) {
     case 'user':
-      return { kind: 'user', role: await roleOf(db, orgId, principal.userId) };
+      return { kind: 'user', role: await roleOf(db, orgId, principal.userId, principal) };
     case 'org_key':
       return { kind: 'org_key', sameOrg: principal.orgId === orgId };
     case 'project_key':
