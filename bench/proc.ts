@@ -116,7 +116,20 @@ export interface OrgplaneOptions {
   extraEnv?: Record<string, string>;
 }
 
-/** `node bin/orgplane.js serve` exactly as a user starts it (tsx loads the sources, no build step). */
+/**
+ * The Node.js flags on bin/orgplane.js's shebang line (`#!/usr/bin/env -S node …`), which
+ * `npx orgplane` and `npm start` use: the benchmark starts the server the same way.
+ */
+function binNodeFlags(): string[] {
+  const first = fs.readFileSync(path.join(ROOT, 'bin/orgplane.js'), 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env\s+(?:-S\s+)?node\s*(.*)$/.exec(first);
+  return m?.[1] ? m[1].trim().split(/\s+/) : [];
+}
+
+/**
+ * `node [shebang flags] bin/orgplane.js serve` exactly as a user starts it (the compiled build
+ * when dist/ is fresh, else tsx loads the sources).
+ */
 export function startOrgplane(name: string, o: OrgplaneOptions): Promise<Child> {
   const env: Record<string, string> = {
     LOG_LEVEL: o.logLevel ?? 'warn',
@@ -137,7 +150,7 @@ export function startOrgplane(name: string, o: OrgplaneOptions): Promise<Child> 
   env.DATABASE_URL = o.databaseUrl ?? '';
   return spawnChild({
     name,
-    args: [path.join(ROOT, 'bin/orgplane.js'), 'serve'],
+    args: [...binNodeFlags(), path.join(ROOT, 'bin/orgplane.js'), 'serve'],
     env,
     readyPath: '/healthz',
     keepStdout: (o.logLevel ?? 'warn') !== 'info',

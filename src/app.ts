@@ -1,6 +1,10 @@
 // Builds the Fastify application: validation, errors, authentication, rate limits, OpenAPI and
 // every route under /api/v2. It never listens (main.ts does), so tests inject requests directly.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifySchemaValidationError,
+  type FastifyServerOptions,
+} from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -8,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import { consoleRoutes, sessionResolver } from './console/console.routes.ts';
@@ -40,14 +45,53 @@ export interface BuiltApp {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+type Validate = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null };
+
 function makeValidators() {
   // Query strings and path params arrive as text: coerce them. Bodies are JSON: never coerce.
   const common = { useDefaults: true, removeAdditional: true, allErrors: true, strict: false } as const;
   const coercing = new Ajv({ ...common, coerceTypes: 'array' });
   const strict = new Ajv({ ...common, coerceTypes: false });
   for (const ajv of [coercing, strict]) addFormats.default(ajv);
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema);
+  // Compiled on first use, not at start-up: most routes are never called by a given server, and
+  // compiling them all cost a large share of start-up time and memory. Fastify reads `errors`.
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
+    let compiled: Validate | undefined;
+    const validate: Validate = (data) => {
+      compiled ??= (httpPart === 'body' ? strict : coercing).compile(schema) as Validate;
+      const ok = compiled(data);
+      validate.errors = compiled.errors;
+      return ok;
+    };
+    return validate;
+  };
+}
+
+type SerializerFactory = (
+  externalSchemas: unknown,
+  options: unknown,
+) => (route: { schema?: unknown }) => (data: unknown) => string;
+
+/**
+ * Fastify's own response serializer compiler (fast-json-stringify), compiling each route's
+ * serializer on its first response instead of at start-up (same output, same schemas).
+ * Loaded from Fastify's own dependencies.
+ */
+function lazySerializers(): { buildSerializer: SerializerFactory } {
+  const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
+  const { SerializerSelector } = fastifyRequire('@fastify/fast-json-stringify-compiler') as {
+    SerializerSelector: () => SerializerFactory;
+  };
+  const defaults = SerializerSelector();
+  return {
+    buildSerializer: (externalSchemas, options) => {
+      const compile = defaults(externalSchemas, options);
+      return (route) => {
+        let serialize: ((data: unknown) => string) | undefined;
+        return (data) => (serialize ??= compile(route))(data);
+      };
+    },
+  };
 }
 
 export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
@@ -85,6 +129,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
       return sendError(reply, 400, 'BAD_REQUEST', `invalid request: ${error.message}`);
     },
     ajv: { customOptions: { strict: false } },
+    schemaController: { compilersFactory: lazySerializers() },
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Slow-header clients (slowloris) are cut off after 10 s.
   app.server.headersTimeout = 10_000;

@@ -1,20 +1,24 @@
 // SQL for API keys. Only hashes are stored; tokens never reach this layer's reads.
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../db/prepared.ts';
 import type { ApiKeyKind, ApiKeyRow, Database, NewApiKey } from '../db/schema.ts';
 
 export type ApiKeyWithCreator = ApiKeyRow & { creator_name: string | null; creator_image: string | null };
 
-/** The authentication lookup: one indexed read by token hash. */
-export function findActiveKeyByHash(
-  db: Kysely<Database>,
-  tokenHash: string,
-): Promise<Pick<ApiKeyRow, 'id' | 'kind' | 'user_id' | 'org_id' | 'project_id'> | undefined> {
-  return db
+const activeKeyByHash = preparedQuery((db, _shape, tokenHash: string) =>
+  db
     .selectFrom('api_keys')
     .select(['id', 'kind', 'user_id', 'org_id', 'project_id'])
     .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
+    .where('revoked_at', 'is', null),
+);
+
+/** The authentication lookup: one indexed read by token hash. */
+export async function findActiveKeyByHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<Pick<ApiKeyRow, 'id' | 'kind' | 'user_id' | 'org_id' | 'project_id'> | undefined> {
+  return (await activeKeyByHash(db, '', tokenHash))[0];
 }
 
 export async function insertApiKey(db: Kysely<Database>, key: NewApiKey): Promise<ApiKeyRow> {

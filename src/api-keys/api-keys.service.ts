@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
+import { noteValidated, readCacheOf } from '../db/read-cache.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import type { ApiKeyKind, ApiKeyRow, Database } from '../db/schema.ts';
 import { notFound } from '../domain/errors.ts';
@@ -39,15 +40,26 @@ export class ApiKeysService {
    */
   async authenticate(token: string, addr: string): Promise<Principal | null> {
     if (!isWellFormedToken(token)) return null;
-    const key = await findActiveKeyByHash(this.db.kysely, hashToken(token));
+    const hash = hashToken(token);
+    const k = this.db.kysely;
+    const cache = readCacheOf(k);
+    const key = cache
+      ? await cache.get(`key:${hash}`, () => findActiveKeyByHash(k, hash))
+      : await findActiveKeyByHash(k, hash);
+    // Taken right after the cache was checked: later lookups of this request may trust it.
+    const epoch = cache?.epoch;
     if (!key) return null;
     this.lastUsed.record(key.id, addr);
-    if (key.kind === 'personal' && key.user_id) return { kind: 'user', userId: key.user_id, keyId: key.id };
-    if (key.kind === 'org' && key.org_id) return { kind: 'org_key', orgId: key.org_id, keyId: key.id };
-    if (key.kind === 'project' && key.org_id && key.project_id) {
-      return { kind: 'project_key', orgId: key.org_id, projectId: key.project_id, keyId: key.id };
+    let principal: Principal | null = null;
+    if (key.kind === 'personal' && key.user_id)
+      principal = { kind: 'user', userId: key.user_id, keyId: key.id };
+    else if (key.kind === 'org' && key.org_id)
+      principal = { kind: 'org_key', orgId: key.org_id, keyId: key.id };
+    else if (key.kind === 'project' && key.org_id && key.project_id) {
+      principal = { kind: 'project_key', orgId: key.org_id, projectId: key.project_id, keyId: key.id };
     }
-    return null;
+    if (principal && epoch !== undefined) noteValidated(principal, epoch);
+    return principal;
   }
 
   private async create(

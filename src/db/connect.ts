@@ -2,9 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pgTypes from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
+import { attachReadCache, ReadCache } from './read-cache.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -40,6 +42,8 @@ export function redactUrl(url: string): string {
 
 export function openDatabase(opts: ConnectOptions): Db {
   if (opts.databaseUrl) {
+    // Loaded only when used: a server on SQLite never needs the PostgreSQL driver in memory.
+    const pg = createRequire(import.meta.url)('pg') as typeof pgTypes;
     // int8 (e.g. api key ids, counts) as numbers: our values stay far below 2^53.
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') =>
@@ -55,7 +59,7 @@ export function openDatabase(opts: ConnectOptions): Db {
       query_timeout: 20000,
       ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
       types,
-    } as pg.PoolConfig);
+    } as pgTypes.PoolConfig);
     // Without this listener an idle client's error (PostgreSQL restarting) would crash the process.
     pool.on('error', (err) => opts.onPoolError?.(err));
     // pg-pool listens for errors only on idle clients: a connection dropped while a client is
@@ -83,9 +87,16 @@ export function openDatabase(opts: ConnectOptions): Db {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   if (location !== ':memory:') fs.chmodSync(location, 0o600);
+  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
+  const cache = new ReadCache(() => dataVersion.get() as number);
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: reusingStatements(sqlite) }),
+    dialect: new SqliteDialect({
+      database: reusingStatements(sqlite, 500, () => {
+        cache.generation++;
+      }),
+    }),
   });
+  attachReadCache(kysely, cache);
   return { kysely, dialect: 'sqlite', location, close: () => kysely.destroy() };
 }
 
@@ -93,8 +104,14 @@ export function openDatabase(opts: ConnectOptions): Db {
  * Kysely prepares every query afresh; preparing costs more than running our indexed reads, so the
  * prepared statements are kept by SQL text and reused. Safe: the one connection runs one statement
  * at a time. Bounded, because some SQL varies in shape (IN lists of any length).
+ * onWrite runs before every statement that is not read-only (Kysely prepares each execution), so
+ * the read cache (read-cache.ts) forgets everything before any write of this process.
  */
-export function reusingStatements(sqlite: SQLite.Database, max = 500): SqliteDatabase {
+export function reusingStatements(
+  sqlite: SQLite.Database,
+  max = 500,
+  onWrite: () => void = () => {},
+): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => {
@@ -108,6 +125,7 @@ export function reusingStatements(sqlite: SQLite.Database, max = 500): SqliteDat
         stmt = sqlite.prepare(text);
         cache.set(text, stmt);
       }
+      if (!stmt.readonly) onWrite();
       return stmt;
     },
   };

@@ -1,5 +1,6 @@
 // SQL for organization memberships.
 import { sql, type Kysely } from 'kysely';
+import { preparedQuery } from '../db/prepared.ts';
 import type { Database, MemberRole, MemberRow } from '../db/schema.ts';
 
 export type MemberSortBy = 'email' | 'role' | 'joined_at';
@@ -58,7 +59,29 @@ export async function deleteMember(db: Kysely<Database>, memberId: string): Prom
  * One page of members in keyset order (sort column, then id), strictly after `after` when given.
  * Fetches limit + 1 rows so the caller knows whether another page exists.
  */
-export function listMembersPage(
+// Shape "sortBy order first|after"; arguments: orgId, limit, then the cursor's value and id.
+const membersPage = preparedQuery((db, shape, ...args: Array<string | number>) => {
+  const [sortBy, order, from] = shape.split(' ') as [MemberSortBy, SortOrder, 'first' | 'after'];
+  const [orgId, limit, value, id] = args;
+  const col = `m.${sortBy}` as const;
+  let q = db
+    .selectFrom('members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .selectAll('m')
+    .select('u.email as user_email')
+    .where('m.org_id', '=', String(orgId));
+  if (from === 'after') {
+    q = q.where(
+      sql<boolean>`(${sql.ref(col)}, m.id) ${sql.raw(order === 'asc' ? '>' : '<')} (${value}, ${id})`,
+    );
+  }
+  return q
+    .orderBy(col, order)
+    .orderBy('m.id', order)
+    .limit(limit as number);
+});
+
+export async function listMembersPage(
   db: Kysely<Database>,
   orgId: string,
   opts: {
@@ -68,22 +91,8 @@ export function listMembersPage(
     after?: { value: string; id: string } | undefined;
   },
 ): Promise<MemberWithEmail[]> {
-  const col = `m.${opts.sortBy}` as const;
-  let q = db
-    .selectFrom('members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .selectAll('m')
-    .select('u.email as user_email')
-    .where('m.org_id', '=', orgId);
-  if (opts.after) {
-    const { value, id } = opts.after;
-    q = q.where(
-      sql<boolean>`(${sql.ref(col)}, m.id) ${sql.raw(opts.order === 'asc' ? '>' : '<')} (${value}, ${id})`,
-    );
-  }
-  return q
-    .orderBy(col, opts.order)
-    .orderBy('m.id', opts.order)
-    .limit(opts.limit + 1)
-    .execute();
+  const shape = `${opts.sortBy} ${opts.order}`;
+  return opts.after
+    ? membersPage(db, `${shape} after`, orgId, opts.limit + 1, opts.after.value, opts.after.id)
+    : membersPage(db, `${shape} first`, orgId, opts.limit + 1);
 }

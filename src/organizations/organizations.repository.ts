@@ -1,9 +1,17 @@
 // SQL for organizations.
 import type { Kysely, Transaction } from 'kysely';
+import { preparedQuery } from '../db/prepared.ts';
 import type { Database, OrganizationRow } from '../db/schema.ts';
 
-export function findOrganization(db: Kysely<Database>, id: string): Promise<OrganizationRow | undefined> {
-  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+const organizationById = preparedQuery((db, _shape, id: string) =>
+  db.selectFrom('organizations').selectAll().where('id', '=', id),
+);
+
+export async function findOrganization(
+  db: Kysely<Database>,
+  id: string,
+): Promise<OrganizationRow | undefined> {
+  return (await organizationById(db, '', id))[0];
 }
 
 export async function insertOrganization(db: Kysely<Database>, row: OrganizationRow): Promise<void> {
