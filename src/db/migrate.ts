@@ -5,6 +5,7 @@ import * as m0001 from './migrations/0001_core.ts';
 import * as m0002 from './migrations/0002_projects.ts';
 import * as m0003 from './migrations/0003_invitations.ts';
 import * as m0004 from './migrations/0004_sessions.ts';
+import * as m0005 from './migrations/0005_invitation_indexes.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
 
@@ -14,6 +15,7 @@ const STEPS: Record<string, Step> = {
   '0002_projects': m0002,
   '0003_invitations': m0003,
   '0004_sessions': m0004,
+  '0005_invitation_indexes': m0005,
 };
 
 class StaticProvider implements MigrationProvider {
