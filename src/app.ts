@@ -11,14 +11,13 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sql } from 'kysely';
 import type { Config } from './config.ts';
 import { consoleRoutes, sessionResolver } from './console/console.routes.ts';
 import type { Db } from './db/connect.ts';
 import { AppError } from './domain/errors.ts';
-import { isWellFormedToken, newRequestId, redactTokens } from './domain/ids.ts';
+import { hashToken, isWellFormedToken, newRequestId, redactTokens } from './domain/ids.ts';
 import { bearerToken, installAuthentication, type PrincipalResolver } from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
@@ -203,9 +202,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
           // Per key; forged or garbage tokens (bad checksum) share their client address's budget.
           keyGenerator: (req) => {
             const token = bearerToken(req.headers.authorization);
-            return token && isWellFormedToken(token)
-              ? `k:${createHash('sha256').update(token).digest('base64url')}`
-              : `ip:${req.ip}`;
+            return token && isWellFormedToken(token) ? `k:${hashToken(token)}` : `ip:${req.ip}`;
           },
           // Routes with their own `config.rateLimit` (creating org keys, 10/s) are limited by the
           // plugin after authentication; the error it throws is ours, so the body is Neon's.

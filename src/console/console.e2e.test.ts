@@ -5,13 +5,13 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildTestApp, DIALECT, type TestApp } from '../../test/helpers/app.ts';
 import { createProjectRecord, createUserWithPassword } from '../../test/helpers/factories.ts';
 import { bootstrapIfEmpty, type BootstrapResult } from '../bootstrap.ts';
+import { freePort } from '../../test/helpers/net.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve('test-artifacts/screenshots');
@@ -23,18 +23,6 @@ const skipReason = haveChromium
   ? false
   : `${CHROMIUM} not installed: browser tests SKIPPED (apt-get install chromium)`;
 if (skipReason) console.warn(`!!! ${skipReason}`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Quoted-printable soft breaks and =3D would cut links in captured mail. */
 const decodeMail = (raw: string) =>
