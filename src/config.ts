@@ -19,6 +19,8 @@ export interface Config {
   dataDir: string;
   /** postgres://… ; when set, PostgreSQL is used instead of SQLite. */
   databaseUrl: string | undefined;
+  /** redis://… ; when set, rate limits are shared by every process through Redis. */
+  redisUrl: string | undefined;
   /** Test-only: run against one PostgreSQL schema instead of public. */
   pgSchema: string | undefined;
   adminEmail: string;
@@ -31,8 +33,6 @@ export interface Config {
   logLevel: string;
   /** Per-plan project limits; transfers and creates beyond them fail. */
   projectLimits: Record<Plan, number>;
-  /** Test-only: a transfer waits this long inside its transaction (crash tests kill the server there). */
-  transferPauseMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
   invitationTtlHours: number;
@@ -69,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port,
     dataDir: path.resolve(env.ORGPLANE_DATA_DIR || './data'),
     databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
     pgSchema: env.ORGPLANE_PG_SCHEMA || undefined,
     adminEmail: env.ORGPLANE_ADMIN_EMAIL || 'admin@localhost',
     publicUrl: (env.PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(
@@ -93,7 +94,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       business: int(env, 'ORGPLANE_PROJECT_LIMIT_BUSINESS', 5000),
       enterprise: int(env, 'ORGPLANE_PROJECT_LIMIT_ENTERPRISE', 100000),
     },
-    transferPauseMs: int(env, 'ORGPLANE_TEST_TRANSFER_PAUSE_MS', 0),
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM || 'orgplane <no-reply@localhost>',
     invitationTtlHours: int(env, 'ORGPLANE_INVITATION_TTL_HOURS', 24 * 7),

@@ -4,8 +4,13 @@ import { bootstrapBanner, bootstrapIfEmpty } from './bootstrap.ts';
 import { loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import type { Services } from './services.ts';
 
-export async function serve(config: Config = loadConfig()): Promise<void> {
+/** prepare: a seam for tests that run the real server with a service adjusted (crash tests). */
+export async function serve(
+  config: Config = loadConfig(),
+  prepare?: (services: Services) => void,
+): Promise<void> {
   let poolErrorLogger: (err: Error) => void = () => {};
   const db = openDatabase({
     dataDir: config.dataDir,
@@ -15,6 +20,7 @@ export async function serve(config: Config = loadConfig()): Promise<void> {
   });
   await migrateToLatest(db);
   const { app, services } = await buildApp({ config, db });
+  prepare?.(services);
   poolErrorLogger = (err) => app.log.warn({ err }, 'database connection lost; will reconnect');
   const boot = await bootstrapIfEmpty(services);
   services.start();

@@ -1,8 +1,10 @@
-// Composition root: every service built once from the database and config. The HTTP layer,
-// the CLI and tests all use these; none of them imports Fastify.
+// Every service built once from the database and config (app.ts, the CLI and tests compose them;
+// none of them imports Fastify). The authenticator is built first: services ask it who the caller
+// is relative to an organization.
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
+import { Authenticator } from './auth/authenticator.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
 import { SessionsService } from './console/sessions.service.ts';
@@ -18,6 +20,8 @@ export interface Services {
   db: Db;
   config: Config;
   lastUsed: LastUsedTracker;
+  /** Credential → principal, with the principal cache; see src/auth/authenticator.ts. */
+  access: Authenticator;
   users: UsersService;
   organizations: OrganizationsService;
   members: MembersService;
@@ -43,19 +47,21 @@ export function createServices(
     log.warn({ err }, 'could not record API key last-used times; will retry'),
   );
   const mail = new MailWorker(db, config, log);
+  const access = new Authenticator(db, lastUsed);
   const services: Services = {
     db,
     config,
     lastUsed,
+    access,
     users: new UsersService(db),
-    organizations: new OrganizationsService(db),
-    members: new MembersService(db),
-    apiKeys: new ApiKeysService(db, lastUsed),
-    projects: new ProjectsService(db, config),
-    transfers: new TransfersService(db, config),
+    organizations: new OrganizationsService(db, access),
+    members: new MembersService(db, access),
+    apiKeys: new ApiKeysService(db, access, lastUsed),
+    projects: new ProjectsService(db, access, config),
+    transfers: new TransfersService(db, access, config),
     sessions: new SessionsService(db),
     mail,
-    invitations: new InvitationsService(db, config, mail),
+    invitations: new InvitationsService(db, access, config, mail),
     start() {
       lastUsed.start();
       mail.start();
@@ -63,6 +69,7 @@ export function createServices(
     async stop() {
       await mail.stop();
       await lastUsed.stop();
+      await access.stop();
     },
   };
   return services;

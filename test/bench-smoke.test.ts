@@ -7,7 +7,7 @@ import { buildTestApp, DIALECT, type TestApp } from './helpers/app.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 import { seedWorld, type World } from '../bench/seed.ts';
 import { startBareHttp } from '../bench/proc.ts';
-import { newRequestId } from '../src/domain/ids.ts';
+import { newRequestId } from '../src/http/request-id.ts';
 
 describe('benchmark seeding and the identical-bytes limit', () => {
   let t: TestApp;

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
-import type { Services } from '../services.ts';
+import type { ApiKeysService } from './api-keys.service.ts';
 import { presentCreatedKey, presentKeyListItem, presentRevokedKey } from './api-keys.presenter.ts';
 import {
   ApiKeyCreateResponseSchema,
@@ -17,9 +17,9 @@ import {
   OrgKeyIdParamsSchema,
 } from './api-keys.schemas.ts';
 
-export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; config: Config }> = async (
+export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService; config: Config }> = async (
   app,
-  { services, config },
+  { apiKeys, config },
 ) => {
   app.get(
     '/api_keys',
@@ -31,7 +31,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; conf
         response: { 200: Type.Array(ApiKeyListItemSchema), ...ErrorResponses },
       },
     },
-    async (req) => (await services.apiKeys.listPersonal(principalOf(req))).map(presentKeyListItem),
+    async (req) => (await apiKeys.listPersonal(principalOf(req))).map(presentKeyListItem),
   );
 
   app.post(
@@ -45,8 +45,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; conf
         response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) =>
-      presentCreatedKey(await services.apiKeys.createPersonal(principalOf(req), req.body.key_name)),
+    async (req) => presentCreatedKey(await apiKeys.createPersonal(principalOf(req), req.body.key_name)),
   );
 
   app.delete(
@@ -60,8 +59,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; conf
         response: { 200: ApiKeyRevokeResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) =>
-      presentRevokedKey(await services.apiKeys.revokePersonal(principalOf(req), req.params.key_id)),
+    async (req) => presentRevokedKey(await apiKeys.revokePersonal(principalOf(req), req.params.key_id)),
   );
 
   app.get(
@@ -75,8 +73,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; conf
         response: { 200: Type.Array(OrgApiKeyListItemSchema), ...ErrorResponses },
       },
     },
-    async (req) =>
-      (await services.apiKeys.listOrg(principalOf(req), req.params.org_id)).map(presentKeyListItem),
+    async (req) => (await apiKeys.listOrg(principalOf(req), req.params.org_id)).map(presentKeyListItem),
   );
 
   app.post(
@@ -95,8 +92,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; conf
         response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) =>
-      presentCreatedKey(await services.apiKeys.createOrg(principalOf(req), req.params.org_id, req.body)),
+    async (req) => presentCreatedKey(await apiKeys.createOrg(principalOf(req), req.params.org_id, req.body)),
   );
 
   app.delete(
@@ -111,8 +107,6 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ services: Services; conf
       },
     },
     async (req) =>
-      presentRevokedKey(
-        await services.apiKeys.revokeOrg(principalOf(req), req.params.org_id, req.params.key_id),
-      ),
+      presentRevokedKey(await apiKeys.revokeOrg(principalOf(req), req.params.org_id, req.params.key_id)),
   );
 };

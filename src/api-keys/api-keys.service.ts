@@ -2,17 +2,15 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
-import { noteValidated, readCacheOf } from '../db/read-cache.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import type { ApiKeyKind, ApiKeyRow, Database } from '../db/schema.ts';
 import { notFound } from '../domain/errors.ts';
-import { hashToken, isWellFormedToken, newApiKeyToken } from '../domain/ids.ts';
+import { hashToken, newApiKeyToken } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
-import { authorize } from '../policy/index.ts';
-import { accountSubject, subjectFor } from '../policy/subject.ts';
+import { authorize, accountSubject } from '../policy/index.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import {
-  findActiveKeyByHash,
   findKeyById,
   insertApiKey,
   listOrgKeys,
@@ -31,36 +29,9 @@ export interface CreatedKey {
 export class ApiKeysService {
   constructor(
     private readonly db: Db,
+    private readonly access: Authenticator,
     private readonly lastUsed: LastUsedTracker,
   ) {}
-
-  /**
-   * Token → principal, or null for anything that is not a live key. The checksum is checked
-   * first, so garbage and forged tokens cost no database lookup.
-   */
-  async authenticate(token: string, addr: string): Promise<Principal | null> {
-    if (!isWellFormedToken(token)) return null;
-    const hash = hashToken(token);
-    const k = this.db.kysely;
-    const cache = readCacheOf(k);
-    const key = cache
-      ? await cache.get(`key:${hash}`, () => findActiveKeyByHash(k, hash))
-      : await findActiveKeyByHash(k, hash);
-    // Taken right after the cache was checked: later lookups of this request may trust it.
-    const epoch = cache?.epoch;
-    if (!key) return null;
-    this.lastUsed.record(key.id, addr);
-    let principal: Principal | null = null;
-    if (key.kind === 'personal' && key.user_id)
-      principal = { kind: 'user', userId: key.user_id, keyId: key.id };
-    else if (key.kind === 'org' && key.org_id)
-      principal = { kind: 'org_key', orgId: key.org_id, keyId: key.id };
-    else if (key.kind === 'project' && key.org_id && key.project_id) {
-      principal = { kind: 'project_key', orgId: key.org_id, projectId: key.project_id, keyId: key.id };
-    }
-    if (principal && epoch !== undefined) noteValidated(principal, epoch);
-    return principal;
-  }
 
   private async create(
     kind: ApiKeyKind,
@@ -117,7 +88,7 @@ export class ApiKeysService {
   // --- organization and project-scoped keys ---------------------------------------------------
 
   async listOrg(principal: Principal, orgId: string): Promise<ApiKeyWithCreator[]> {
-    authorize('org_api_key:list', await subjectFor(this.db.kysely, principal, orgId));
+    authorize('org_api_key:list', await this.access.subjectFor(principal, orgId));
     await this.lastUsed.flush();
     return listOrgKeys(this.db.kysely, orgId);
   }
@@ -127,8 +98,7 @@ export class ApiKeysService {
     orgId: string,
     input: { key_name: string; project_id?: string | undefined },
   ): Promise<CreatedKey> {
-    const k = this.db.kysely;
-    const subject = await subjectFor(k, principal, orgId);
+    const subject = await this.access.subjectFor(principal, orgId);
     authorize(input.project_id === undefined ? 'org_api_key:create' : 'project_api_key:create', subject);
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
     if (input.project_id !== undefined) {
@@ -166,7 +136,7 @@ export class ApiKeysService {
 
   async revokeOrg(principal: Principal, orgId: string, keyId: number): Promise<ApiKeyRow> {
     const k = this.db.kysely;
-    const subject = await subjectFor(k, principal, orgId);
+    const subject = await this.access.subjectFor(principal, orgId);
     // Outsiders and project-scoped keys are refused before learning whether the key exists.
     authorize('org_api_key:list', subject);
     const key = await findKeyById(k, keyId);

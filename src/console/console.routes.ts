@@ -6,13 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import rateLimit from '@fastify/rate-limit';
 import { Type, type Static } from 'typebox';
 import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
 import type { PrincipalResolver } from '../http/authenticate.ts';
 import { toWireTime } from '../domain/time.ts';
-import type { Services } from '../services.ts';
 import { SessionsService, type SessionInfo } from './sessions.service.ts';
 
 /** The pages and assets live in src/console/public, also when this file runs compiled from dist/. */
@@ -50,12 +48,12 @@ export function startSessionCookie(
 }
 
 /** Resolves the console's session cookie to the user; unsafe methods must echo the CSRF token. */
-export function sessionResolver(services: Services): PrincipalResolver {
-  const name = sessionCookieName(services.config);
+export function sessionResolver(sessions: SessionsService, config: Config): PrincipalResolver {
+  const name = sessionCookieName(config);
   return async (request) => {
     const id = request.cookies?.[name];
     if (!id) return null;
-    const p = await services.sessions.principalFor(id);
+    const p = await sessions.principalFor(id);
     if (!p) return null;
     if (
       UNSAFE.has(request.method) &&
@@ -83,17 +81,6 @@ const SetupSchema = Type.Object(
 );
 const SetupQuerySchema = Type.Object({ token: Type.String({ maxLength: 128 }) });
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  // The setup page URL carries a one-time token: never send it anywhere in a Referer.
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-};
-
 function presentSession(info: SessionInfo) {
   return {
     user: { id: info.user.id, email: info.user.email, name: info.user.name },
@@ -104,7 +91,7 @@ function presentSession(info: SessionInfo) {
 
 export async function consoleRoutes(
   app: FastifyInstance,
-  { services, config }: { services: Services; config: Config },
+  { sessions, config }: { sessions: SessionsService; config: Config },
 ): Promise<void> {
   const cookieName = sessionCookieName(config);
   const pages = new Map<string, string>();
@@ -114,19 +101,7 @@ export async function consoleRoutes(
   const sendPage = (reply: FastifyReply, page: string) =>
     reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(pages.get(page));
 
-  app.addHook('onSend', async (_req, reply, payload) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    return payload;
-  });
-
-  if (config.rateLimit.enabled) {
-    // Password guessing: sign-in and setup attempts per client address.
-    await app.register(rateLimit, {
-      global: false,
-      errorResponseBuilder: (_req, ctx) =>
-        new AppError('RATE_LIMITED', `too many attempts; retry in ${ctx.after}`),
-    });
-  }
+  // Password guessing: sign-in and setup attempts per client address (src/http/rate-limit.ts).
   const attemptLimit = config.rateLimit.enabled ? { rateLimit: { max: 20, timeWindow: 60_000 } } : {};
 
   await app.register(fastifyStatic, {
@@ -143,7 +118,7 @@ export async function consoleRoutes(
   const clearCookie = (reply: FastifyReply) =>
     reply.clearCookie(cookieName, { httpOnly: true, sameSite: 'strict', path: '/', secure: isHttps(config) });
 
-  const currentSession = (req: FastifyRequest) => services.sessions.lookup(req.cookies[cookieName]);
+  const currentSession = (req: FastifyRequest) => sessions.lookup(req.cookies[cookieName]);
 
   /** Cross-site form posts cannot send JSON without CORS; a foreign Origin is refused outright. */
   const sameOrigin = (req: FastifyRequest) => {
@@ -192,8 +167,8 @@ export async function consoleRoutes(
     async (req, reply) => {
       sameOrigin(req);
       // Whatever session the browser had ends; the new one always has a fresh id (no fixation).
-      await services.sessions.signOut(req.cookies[cookieName]);
-      const { sessionId, info } = await services.sessions.signIn(req.body.email, req.body.password);
+      await sessions.signOut(req.cookies[cookieName]);
+      const { sessionId, info } = await sessions.signIn(req.body.email, req.body.password);
       setCookie(reply, sessionId, info.expiresAt);
       return presentSession(info);
     },
@@ -201,11 +176,11 @@ export async function consoleRoutes(
 
   app.delete('/console/session', hide, async (req, reply) => {
     const id = req.cookies[cookieName];
-    const s = await services.sessions.lookup(id);
+    const s = await sessions.lookup(id);
     if (s && !SessionsService.csrfMatches(s.csrfToken, req.headers[CSRF_HEADER])) {
       throw new AppError('FORBIDDEN', CSRF_MESSAGE);
     }
-    await services.sessions.signOut(id);
+    await sessions.signOut(id);
     clearCookie(reply);
     return {};
   });
@@ -213,7 +188,7 @@ export async function consoleRoutes(
   app.get<{ Querystring: Static<typeof SetupQuerySchema> }>(
     '/console/setup',
     { schema: { querystring: SetupQuerySchema, hide: true }, config: attemptLimit },
-    async (req) => ({ valid: await services.sessions.setupTokenValid(req.query.token) }),
+    async (req) => ({ valid: await sessions.setupTokenValid(req.query.token) }),
   );
 
   app.post<{ Body: Static<typeof SetupSchema> }>(
@@ -221,8 +196,8 @@ export async function consoleRoutes(
     { schema: { body: SetupSchema, hide: true }, config: attemptLimit },
     async (req, reply) => {
       sameOrigin(req);
-      await services.sessions.signOut(req.cookies[cookieName]);
-      const { sessionId, info } = await services.sessions.completeSetup(req.body.token, req.body.password);
+      await sessions.signOut(req.cookies[cookieName]);
+      const { sessionId, info } = await sessions.completeSetup(req.body.token, req.body.password);
       setCookie(reply, sessionId, info.expiresAt);
       return presentSession(info);
     },

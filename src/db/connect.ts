@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import type pgTypes from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
-import { attachReadCache, ReadCache } from './read-cache.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -17,6 +16,11 @@ export interface Db {
   location: string;
   /** The PostgreSQL schema in use when not public (migrations keep their bookkeeping tables there). */
   pgSchema?: string | undefined;
+  /**
+   * PostgreSQL only: LISTEN on a channel over a dedicated connection (reconnecting after an outage).
+   * onState reports whether notifications are being received; while false some may be missed.
+   */
+  listen?(channel: string, onNotify: () => void, onState: (listening: boolean) => void): () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,11 +71,20 @@ export function openDatabase(opts: ConnectOptions): Db {
     // is an uncaught exception that ends the process. Every client gets its own listener.
     pool.on('connect', (client) => client.on('error', (err) => opts.onPoolError?.(err)));
     const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const databaseUrl = opts.databaseUrl;
     return {
       kysely,
       dialect: 'postgres',
       location: redactUrl(opts.databaseUrl) + (opts.pgSchema ? ` (schema ${opts.pgSchema})` : ''),
       pgSchema: opts.pgSchema,
+      listen: (channel, onNotify, onState) =>
+        listenForever(
+          pg,
+          { connectionString: databaseUrl, connectionTimeoutMillis: 3000 },
+          channel,
+          onNotify,
+          onState,
+        ),
       close: () => kysely.destroy(),
     };
   }
@@ -85,33 +98,24 @@ export function openDatabase(opts: ConnectOptions): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  // Another process on the same file (the CLI while the server runs) waits for the write lock
+  // instead of failing: writes here are short, so 15 s is only reached by a stuck writer.
+  sqlite.pragma('busy_timeout = 15000');
   if (location !== ':memory:') fs.chmodSync(location, 0o600);
-  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
-  const cache = new ReadCache(() => dataVersion.get() as number);
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({
-      database: reusingStatements(sqlite, 500, () => {
-        cache.generation++;
-      }),
-    }),
+    dialect: new SqliteDialect({ database: reusingStatements(sqlite, 500) }),
   });
-  attachReadCache(kysely, cache);
   return { kysely, dialect: 'sqlite', location, close: () => kysely.destroy() };
 }
 
 /**
  * Kysely prepares every query afresh; preparing costs more than running our indexed reads, so the
  * prepared statements are kept by SQL text and reused. Safe: the one connection runs one statement
- * at a time. Bounded, because some SQL varies in shape (IN lists of any length).
- * onWrite runs before every statement that is not read-only (Kysely prepares each execution), so
- * the read cache (read-cache.ts) forgets everything before any write of this process.
+ * at a time. The cache lives and dies with this connection; it is bounded (cleared when full)
+ * because some SQL varies in shape (IN lists of any length). A statement's SQL never changes, so
+ * nothing else invalidates it.
  */
-export function reusingStatements(
-  sqlite: SQLite.Database,
-  max = 500,
-  onWrite: () => void = () => {},
-): SqliteDatabase {
+export function reusingStatements(sqlite: SQLite.Database, max = 500): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => {
@@ -125,9 +129,66 @@ export function reusingStatements(
         stmt = sqlite.prepare(text);
         cache.set(text, stmt);
       }
-      if (!stmt.readonly) onWrite();
       return stmt;
     },
+  };
+}
+
+/**
+ * Keeps one connection LISTENing on channel; after a failure it reconnects with back-off
+ * (0.1 s doubling to 5 s). Returns a function that stops it.
+ */
+function listenForever(
+  pg: typeof pgTypes,
+  config: pgTypes.ClientConfig,
+  channel: string,
+  onNotify: () => void,
+  onState: (listening: boolean) => void,
+): () => Promise<void> {
+  let stopped = false;
+  let client: pgTypes.Client | null = null;
+  let delay = 100;
+  let timer: NodeJS.Timeout | undefined;
+  const lost = () => {
+    onState(false);
+    const c = client;
+    client = null;
+    c?.removeAllListeners();
+    c?.on('error', () => {});
+    void c?.end().catch(() => {});
+    if (!stopped) {
+      timer = setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 5000);
+    }
+  };
+  const connect = () => {
+    if (stopped) return;
+    const c = new pg.Client(config);
+    client = c;
+    c.on('error', lost);
+    c.on('end', () => client === c && lost());
+    c.on('notification', (n) => n.channel === channel && onNotify());
+    c.connect()
+      .then(() => c.query(`listen "${channel.replace(/"/g, '""')}"`))
+      .then(() => {
+        if (client !== c) return;
+        delay = 100;
+        onState(true);
+      })
+      .catch(() => client === c && lost());
+  };
+  connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    const c = client;
+    client = null;
+    onState(false);
+    if (c) {
+      c.removeAllListeners();
+      c.on('error', () => {});
+      await c.end().catch(() => {});
+    }
   };
 }
 

@@ -172,6 +172,8 @@ export interface Database {
   password_setup_tokens: PasswordSetupTokensTable;
   invitations: InvitationsTable;
   mail_outbox: MailOutboxTable;
+  /** SQLite only: bumped by triggers on every access change (migration 0006). */
+  access_version: { id: number; n: number };
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,5 +1,6 @@
 // The one home of identifiers and secrets: Neon-shaped ids, API key tokens and their hashes.
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import zlib from 'node:zlib';
 
 const ADJECTIVES = [
   'autumn',
@@ -213,20 +214,6 @@ export const newBranchId = (): string => `br-${pick(ADJECTIVES)}-${pick(NOUNS)}-
 /** `ep-cool-darkness-a1b2c3d4` */
 export const newEndpointId = (): string => `ep-${pick(ADJECTIVES)}-${pick(NOUNS)}-${base36(8)}`;
 export const newUuid = (): string => randomUUID();
-/** 32 lowercase hex characters, like Neon's X-Neon-Ret-Request-Id. */
-export function newRequestId(): string {
-  // One request id per request: take them from a pooled random buffer (one randomBytes call per 256 ids).
-  if (idPoolOffset >= idPool.length) {
-    idPool = randomBytes(4096);
-    idPoolOffset = 0;
-  }
-  const id = idPool.toString('hex', idPoolOffset, idPoolOffset + 16);
-  idPoolOffset += 16;
-  return id;
-}
-let idPool = Buffer.alloc(0);
-let idPoolOffset = 0;
-
 // ---------------------------------------------------------------------------
 // API key tokens: `napi_` + 64 base62 characters; the last 6 are a base62 CRC-32 of everything
 // before them, so leak scanners (and we) can reject a forged or mistyped token offline.
@@ -249,22 +236,9 @@ function randomBase62(n: number): string {
   return out;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
+/** CRC-32 (zlib's) of the text's UTF-8 bytes; tokens are ASCII. */
 export function crc32(s: string): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < s.length; i++) {
-    crc = (CRC_TABLE[(crc ^ s.charCodeAt(i)) & 0xff] ?? 0) ^ (crc >>> 8);
-  }
-  return (crc ^ 0xffffffff) >>> 0;
+  return zlib.crc32(s);
 }
 
 function checksum(s: string): string {

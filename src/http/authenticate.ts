@@ -1,9 +1,11 @@
-// Bearer API key → request.principal. 401 (one identical body) only for missing, malformed,
-// unknown or revoked keys: Neon's CLI deletes its stored login on 401, so permission problems are 403.
+// The authentication step of every /api/v2 request: a bearer API key (or, for the console, its
+// session cookie) becomes request.principal through the Authenticator (src/auth/authenticator.ts).
+// 401 (one identical body) only for missing, malformed, unknown or revoked keys: Neon's CLI
+// deletes its stored login on 401, so permission problems are 403.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { AppError, MESSAGES } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
-import type { ApiKeysService } from '../api-keys/api-keys.service.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,8 +17,10 @@ declare module 'fastify' {
   }
 }
 
-/** Extra ways to authenticate (the console's session cookie), tried when no bearer token is sent. */
+/** Extra ways to authenticate (the console's session cookie), tried when no Authorization header is sent. */
 export type PrincipalResolver = (request: FastifyRequest) => Promise<Principal | null>;
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
@@ -36,17 +40,17 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-export function installAuthentication(
+export function authentication(
   app: FastifyInstance,
-  apiKeys: ApiKeysService,
-  extra: PrincipalResolver[] = [],
+  access: Authenticator,
+  extra: readonly PrincipalResolver[],
 ): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.auth === false) return;
     const token = bearerToken(request.headers.authorization);
     if (token) {
-      request.principal = await apiKeys.authenticate(token, clientAddressChain(request));
+      request.principal = await access.authenticate(token, clientAddressChain(request));
     } else if (request.headers.authorization === undefined) {
       for (const resolve of extra) {
         request.principal = await resolve(request);
@@ -54,5 +58,17 @@ export function installAuthentication(
       }
     }
     if (!request.principal) throw new AppError('UNAUTHORIZED', MESSAGES.unauthorized);
+  });
+}
+
+/**
+ * Any unsafe request (API, console, invitation pages) may have changed access: the authenticator
+ * hears of it before the answer leaves, so the caller's next request is decided on the new state
+ * (see authenticator.ts). Registered at the root, for every route.
+ */
+export function reportUnsafeRequests(app: FastifyInstance, access: Authenticator): void {
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (!SAFE_METHODS.has(request.method)) access.changed();
+    return payload;
   });
 }

@@ -1,9 +1,12 @@
 // Every error leaves as Neon's GeneralError { code, message, request_id }: AppError by its code,
 // framework and database errors by kind, anything unknown as a generic 500 (details only in the log).
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
 import { redactTokens } from '../domain/ids.ts';
+import { newRequestId } from './request-id.ts';
 import { isBadTextError, isDatabaseUnavailable } from '../db/connect.ts';
 
 const STATUS_TO_CODE = new Map<number, ErrorCode>(
@@ -145,4 +148,30 @@ export function formatSchemaErrors(
     return new Error(`${field} has an unknown property "${String(first.params.additionalProperty)}"`);
   }
   return new Error(`${field} ${first.message ?? 'is invalid'}`);
+}
+
+/**
+ * Errors of the HTTP parser, before any request exists (a malformed request line, too many or too
+ * large headers, a client too slow to send its headers): answered with the same body as every
+ * other error, on a connection that is then closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+        : [400, 'BAD_REQUEST', 'malformed HTTP request'];
+  const id = newRequestId();
+  const body = JSON.stringify({ code, message, request_id: id });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-ID: ${id}\r\nX-Neon-Ret-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

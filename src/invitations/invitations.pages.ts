@@ -5,7 +5,8 @@ import { startSessionCookie } from '../console/console.routes.ts';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
-import type { Services } from '../services.ts';
+import type { InvitationsService } from './invitations.service.ts';
+import type { SessionsService } from '../console/sessions.service.ts';
 import { escapeHtml } from './html.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, NAME_MAX, type JoinResult } from './invitations.service.ts';
 
@@ -28,11 +29,9 @@ function send(reply: FastifyReply, status: number, html: string): FastifyReply {
     reply
       .code(status)
       .type('text/html; charset=utf-8')
-      // The URL carries a secret: never cache it, never leak it in a Referer, never frame the form.
+      // The URL carries a secret: never cache it (helmet's headers keep it out of Referers and
+      // frames); the page's inline style needs its own policy.
       .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
-      .header('x-content-type-options', 'nosniff')
-      .header('x-frame-options', 'DENY')
       .header(
         'content-security-policy',
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -103,10 +102,11 @@ function field(body: unknown, name: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-export const invitationPages: FastifyPluginAsync<{ services: Services; config: Config }> = async (
-  app,
-  { services, config },
-) => {
+export const invitationPages: FastifyPluginAsync<{
+  invitations: InvitationsService;
+  sessions: SessionsService;
+  config: Config;
+}> = async (app, { invitations, sessions, config }) => {
   // HTML forms post urlencoded bodies; this parser exists only inside this plugin.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -135,7 +135,7 @@ export const invitationPages: FastifyPluginAsync<{ services: Services; config: C
 
   app.get('/invitations/accept', { schema: { hide: true } }, async (req, reply) => {
     const token = field(req.query, 'token');
-    const p = await services.invitations.preview(token);
+    const p = await invitations.preview(token);
     return send(
       reply,
       200,
@@ -157,7 +157,7 @@ export const invitationPages: FastifyPluginAsync<{ services: Services; config: C
     const name = field(req.body, 'name');
     const password = field(req.body, 'password');
     const confirm = field(req.body, 'password_confirm');
-    const p = await services.invitations.preview(token);
+    const p = await invitations.preview(token);
     const again = (message: string, status = 400) =>
       send(
         reply,
@@ -180,13 +180,10 @@ export const invitationPages: FastifyPluginAsync<{ services: Services; config: C
       );
     if (!p.accountExists && confirm !== '' && password !== confirm) return again('The two passwords differ.');
     try {
-      const result = await services.invitations.accept(
-        token,
-        p.accountExists ? undefined : { name, password },
-      );
+      const result = await invitations.accept(token, p.accountExists ? undefined : { name, password });
       if (result.kind === 'created') {
         // The new account is signed in to the console at once, as a console sign-in would do.
-        const { sessionId, info } = await services.sessions.openFor(result.user.id);
+        const { sessionId, info } = await sessions.openFor(result.user.id);
         startSessionCookie(reply, config, sessionId, info.expiresAt);
       }
       return send(reply, 200, layout(`You joined ${result.orgName}`, joined(result, config.publicUrl)));

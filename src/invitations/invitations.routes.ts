@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
-import type { Services } from '../services.ts';
+import type { InvitationsService } from './invitations.service.ts';
 import type { FastifyReply } from 'fastify';
 import { presentInvitation } from './invitations.presenter.ts';
 import { InvitationRateLimited } from './invitations.service.ts';
@@ -14,9 +14,9 @@ import {
   InvitationsResponseSchema,
 } from './invitations.schemas.ts';
 
-export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+export const invitationsRoutes: FastifyPluginAsyncTypebox<{ invitations: InvitationsService }> = async (
   app,
-  { services },
+  { invitations },
 ) => {
   /** The hourly invitation budget: tell clients when it has room again. */
   const withRetryAfter = async <T>(reply: FastifyReply, fn: () => Promise<T>): Promise<T> => {
@@ -48,11 +48,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
     },
     async (req) =>
       present(
-        await services.invitations.list(
-          principalOf(req),
-          req.params.org_id,
-          req.query.include_inactive ?? false,
-        ),
+        await invitations.list(principalOf(req), req.params.org_id, req.query.include_inactive ?? false),
       ),
   );
 
@@ -68,7 +64,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
       },
     },
     async (req) =>
-      present(await services.invitations.listForKey(principalOf(req), req.query.include_inactive ?? false)),
+      present(await invitations.listForKey(principalOf(req), req.query.include_inactive ?? false)),
   );
 
   app.post(
@@ -87,7 +83,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
     async (req, reply) =>
       present(
         await withRetryAfter(reply, () =>
-          services.invitations.create(principalOf(req), req.params.org_id, req.body.invitations),
+          invitations.create(principalOf(req), req.params.org_id, req.body.invitations),
         ),
       ),
   );
@@ -105,7 +101,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
     },
     async (req) =>
       presentInvitation(
-        await services.invitations.revoke(principalOf(req), req.params.org_id, req.params.invitation_id),
+        await invitations.revoke(principalOf(req), req.params.org_id, req.params.invitation_id),
       ),
   );
 
@@ -123,7 +119,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }
     async (req, reply) =>
       presentInvitation(
         await withRetryAfter(reply, () =>
-          services.invitations.resend(principalOf(req), req.params.org_id, req.params.invitation_id),
+          invitations.resend(principalOf(req), req.params.org_id, req.params.invitation_id),
         ),
       ),
   );

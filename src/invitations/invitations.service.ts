@@ -22,7 +22,7 @@ import { insertMember } from '../members/members.repository.ts';
 import { assertAvailableRole } from '../members/members.service.ts';
 import { findOrganization, lockOrganization } from '../organizations/organizations.repository.ts';
 import { authorize } from '../policy/index.ts';
-import { subjectFor } from '../policy/subject.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { findUserByEmail, findUserById, insertUser } from '../users/users.repository.ts';
 import { normalizeEmail } from '../users/users.service.ts';
 import { addedToOrganization, newAccountInvitation, type InvitationMailContext } from './invitations.mail.ts';
@@ -87,6 +87,7 @@ export class InvitationsService {
 
   constructor(
     private readonly db: Db,
+    private readonly access: Authenticator,
     private readonly config: Config,
     private readonly mail: MailWorker,
   ) {
@@ -135,7 +136,7 @@ export class InvitationsService {
       return { email, lower, role };
     });
 
-    authorize('invitation:create', await subjectFor(this.db.kysely, principal, orgId));
+    authorize('invitation:create', await this.access.subjectFor(principal, orgId));
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
 
     const queued: OutboxRow[] = [];
@@ -145,7 +146,7 @@ export class InvitationsService {
         queued.length = 0;
         if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
         // Re-checked under the lock: the caller may have been demoted meanwhile.
-        authorize('invitation:create', await subjectFor(trx, principal, orgId));
+        authorize('invitation:create', await this.access.subjectFor(principal, orgId, undefined, trx));
         const now = nowIso();
         await expireStale(trx, orgId, now);
         const lowers = items.map((i) => i.lower);
@@ -226,7 +227,7 @@ export class InvitationsService {
 
   async list(principal: Principal, orgId: string, includeInactive = false): Promise<InvitationRow[]> {
     const k = this.db.kysely;
-    authorize('invitation:list', await subjectFor(k, principal, orgId));
+    authorize('invitation:list', await this.access.subjectFor(principal, orgId));
     return listInvitations(k, orgId, { includeInactive, now: nowIso() });
   }
 
@@ -244,7 +245,7 @@ export class InvitationsService {
   async revoke(principal: Principal, orgId: string, invitationId: string): Promise<InvitationRow> {
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
-      authorize('invitation:revoke', await subjectFor(trx, principal, orgId));
+      authorize('invitation:revoke', await this.access.subjectFor(principal, orgId, undefined, trx));
       const inv = await findInvitation(trx, orgId, invitationId);
       if (!inv) throw notFound('invitation');
       if (inv.status === 'accepted') {
@@ -284,7 +285,7 @@ export class InvitationsService {
       row = await withTransaction(this.db, async (trx) => {
         queued.length = 0;
         await lockOrganization(trx, orgId);
-        authorize('invitation:resend', await subjectFor(trx, principal, orgId));
+        authorize('invitation:resend', await this.access.subjectFor(principal, orgId, undefined, trx));
         if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
         const inv = await findInvitation(trx, orgId, invitationId);
         if (!inv) throw notFound('invitation');

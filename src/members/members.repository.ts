@@ -20,6 +20,19 @@ export function findMember(
     .executeTakeFirst();
 }
 
+const roleQuery = preparedQuery((db, _shape, orgId: string, userId: string) =>
+  db.selectFrom('members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId),
+);
+
+/** The user's role in the organization, or null when not a member. */
+export async function findRole(
+  db: Kysely<Database>,
+  orgId: string,
+  userId: string,
+): Promise<MemberRole | null> {
+  return (await roleQuery(db, '', orgId, userId))[0]?.role ?? null;
+}
+
 export function findMemberOrg(db: Kysely<Database>, memberId: string): Promise<string | undefined> {
   return db
     .selectFrom('members')

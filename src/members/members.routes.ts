@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../http/authenticate.ts';
 import { EmptyResponseSchema, ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
-import type { Services } from '../services.ts';
+import type { MembersService } from './members.service.ts';
 import { presentMember, presentMemberWithUser } from './members.presenter.ts';
 import {
   MemberOnlyParamsSchema,
@@ -13,7 +13,10 @@ import {
   MemberUpdateSchema,
 } from './members.schemas.ts';
 
-export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const membersRoutes: FastifyPluginAsyncTypebox<{ members: MembersService }> = async (
+  app,
+  { members },
+) => {
   app.get(
     '/organizations/:org_id/members',
     {
@@ -27,7 +30,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (req) => {
-      const page = await services.members.list(principalOf(req), req.params.org_id, req.query);
+      const page = await members.list(principalOf(req), req.params.org_id, req.query);
       return {
         members: page.members.map(presentMemberWithUser),
         pagination: {
@@ -51,7 +54,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (req) =>
-      presentMember(await services.members.get(principalOf(req), req.params.org_id, req.params.member_id)),
+      presentMember(await members.get(principalOf(req), req.params.org_id, req.params.member_id)),
   );
 
   app.patch(
@@ -68,12 +71,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (req) =>
       presentMember(
-        await services.members.updateRole(
-          principalOf(req),
-          req.params.org_id,
-          req.params.member_id,
-          req.body.role,
-        ),
+        await members.updateRole(principalOf(req), req.params.org_id, req.params.member_id, req.body.role),
       ),
   );
 
@@ -91,7 +89,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
     },
     async (req) =>
       presentMember(
-        await services.members.updateRoleByMemberId(principalOf(req), req.params.member_id, req.body.role),
+        await members.updateRoleByMemberId(principalOf(req), req.params.member_id, req.body.role),
       ),
   );
 
@@ -107,7 +105,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = 
       },
     },
     async (req) => {
-      await services.members.remove(principalOf(req), req.params.org_id, req.params.member_id);
+      await members.remove(principalOf(req), req.params.org_id, req.params.member_id);
       return {};
     },
   );

@@ -7,7 +7,7 @@ import { newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
 import { authorize } from '../policy/index.ts';
-import { subjectFor } from '../policy/subject.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
 import {
@@ -66,7 +66,10 @@ export function assertAvailableRole(role: string): MemberRole {
 }
 
 export class MembersService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly access: Authenticator,
+  ) {}
 
   async list(
     principal: Principal,
@@ -79,7 +82,7 @@ export class MembersService {
     },
   ): Promise<MembersPage> {
     const k = this.db.kysely;
-    authorize('member:list', await subjectFor(k, principal, orgId));
+    authorize('member:list', await this.access.subjectFor(principal, orgId));
     const sortBy = q.sort_by ?? 'joined_at';
     const sortOrder = q.sort_order ?? 'desc';
     const limit = q.limit ?? DEFAULT_PAGE;
@@ -97,7 +100,7 @@ export class MembersService {
 
   async get(principal: Principal, orgId: string, memberId: string): Promise<MemberRow> {
     const k = this.db.kysely;
-    authorize('member:read', await subjectFor(k, principal, orgId));
+    authorize('member:read', await this.access.subjectFor(principal, orgId));
     const m = await findMember(k, orgId, memberId);
     if (!m) throw notFound('member');
     return m;
@@ -117,7 +120,7 @@ export class MembersService {
     const role = assertAvailableRole(requested);
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
-      authorize('member:update', await subjectFor(trx, principal, orgId));
+      authorize('member:update', await this.access.subjectFor(principal, orgId, undefined, trx));
       const m = await findMember(trx, orgId, memberId);
       if (!m) throw notFound('member');
       if (m.role === role) return m;
@@ -148,7 +151,7 @@ export class MembersService {
   async remove(principal: Principal, orgId: string, memberId: string): Promise<void> {
     await withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
-      const subject = await subjectFor(trx, principal, orgId);
+      const subject = await this.access.subjectFor(principal, orgId, undefined, trx);
       const m = await findMember(trx, orgId, memberId);
       const self = principal.kind === 'user' && m?.user_id === principal.userId;
       authorize(self ? 'member:leave' : 'member:remove', subject);

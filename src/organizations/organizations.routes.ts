@@ -3,13 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
-import type { Services } from '../services.ts';
+import type { OrganizationsService } from './organizations.service.ts';
 import { presentOrganization } from './organizations.presenter.ts';
 import { OrganizationCreateSchema } from './organizations.schemas.ts';
 
-export const organizationsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
+export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: OrganizationsService }> = async (
   app,
-  { services },
+  { organizations },
 ) => {
   app.get(
     '/organizations/:org_id',
@@ -22,7 +22,7 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ services: Services
         response: { 200: Type.Ref('Organization'), ...ErrorResponses },
       },
     },
-    async (req) => presentOrganization(await services.organizations.get(principalOf(req), req.params.org_id)),
+    async (req) => presentOrganization(await organizations.get(principalOf(req), req.params.org_id)),
   );
 
   app.post(
@@ -38,7 +38,7 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ services: Services
       },
     },
     async (req, reply) => {
-      const org = await services.organizations.create(principalOf(req), req.body);
+      const org = await organizations.create(principalOf(req), req.body);
       return reply.code(201).send(presentOrganization(org));
     },
   );

@@ -6,8 +6,8 @@ import { badRequest, notFound } from '../domain/errors.ts';
 import { newOrgId, newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
-import { authorize } from '../policy/index.ts';
-import { accountSubject, subjectFor } from '../policy/subject.ts';
+import { authorize, accountSubject } from '../policy/index.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { PLANS, type Plan } from '../config.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
 import { findOrganization, insertOrganization } from './organizations.repository.ts';
@@ -23,11 +23,14 @@ export function slugify(name: string): string {
 }
 
 export class OrganizationsService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly access: Authenticator,
+  ) {}
 
   async get(principal: Principal, orgId: string): Promise<OrganizationRow> {
     const k = this.db.kysely;
-    authorize('organization:read', await subjectFor(k, principal, orgId));
+    authorize('organization:read', await this.access.subjectFor(principal, orgId));
     const org = await findOrganization(k, orgId);
     if (!org) throw notFound('organization');
     return org;

@@ -3,6 +3,7 @@
 // docs/permissions.md is generated from RULES (npm run docs:permissions); a test fails when stale.
 import { AppError, MESSAGES } from '../domain/errors.ts';
 import type { MemberRole } from '../db/schema.ts';
+import type { Principal } from '../domain/principal.ts';
 
 /** The caller as the policy sees it, relative to the organization (and project) being acted on. */
 export type Subject =
@@ -315,4 +316,16 @@ export function authorize(action: Action, subject: Subject): void {
 
 export function can(action: Action, subject: Subject): boolean {
   return decide(action, subject).allow;
+}
+
+/** Account-level actions need no database: the principal's kind decides. */
+export function accountSubject(principal: Principal): Subject {
+  switch (principal.kind) {
+    case 'user':
+      return { kind: 'user', role: null };
+    case 'org_key':
+      return { kind: 'org_key', sameOrg: true };
+    case 'project_key':
+      return { kind: 'project_key', sameOrg: true };
+  }
 }

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../domain/errors.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
-import type { Services } from '../services.ts';
+import type { ProjectsService } from './projects.service.ts';
+import type { TransfersService } from './transfers.service.ts';
 import type { ProjectRow } from '../db/schema.ts';
 import {
   integrationsOf,
@@ -60,10 +61,10 @@ function transferReply(report: TransferReport, dryRun: boolean) {
   };
 }
 
-export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (
-  app,
-  { services },
-) => {
+export const projectsRoutes: FastifyPluginAsyncTypebox<{
+  projects: ProjectsService;
+  transfers: TransfersService;
+}> = async (app, { projects, transfers }) => {
   // Neon's SDK (axios) sends bodiless POSTs (…/recover) as application/x-www-form-urlencoded with
   // no content: accept exactly that; any form content is still refused.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -84,7 +85,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req) => {
-      const page = await services.projects.list(principalOf(req), req.query);
+      const page = await projects.list(principalOf(req), req.query);
       return {
         projects: page.projects.map(presentListItem),
         ...(page.cursor ? { pagination: { cursor: page.cursor } } : {}),
@@ -105,7 +106,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req, reply) => {
-      const r = await services.projects.create(principalOf(req), req.body.project);
+      const r = await projects.create(principalOf(req), req.body.project);
       const p = r.project;
       const host = endpointHost(p.endpoint_id, p.region_id);
       const pooler = poolerHost(p.endpoint_id, p.region_id);
@@ -163,7 +164,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req) => ({
-      project: presentProject(await services.projects.get(principalOf(req), req.params.project_id)),
+      project: presentProject(await projects.get(principalOf(req), req.params.project_id)),
     }),
   );
 
@@ -181,7 +182,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     },
     async (req) => ({
       project: presentProject(
-        await services.projects.update(principalOf(req), req.params.project_id, req.body.project),
+        await projects.update(principalOf(req), req.params.project_id, req.body.project),
       ),
       operations: [],
     }),
@@ -199,7 +200,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req) => ({
-      project: presentProject(await services.projects.remove(principalOf(req), req.params.project_id)),
+      project: presentProject(await projects.remove(principalOf(req), req.params.project_id)),
     }),
   );
 
@@ -215,7 +216,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req) => {
-      const p = await services.projects.recover(principalOf(req), req.params.project_id);
+      const p = await projects.recover(principalOf(req), req.params.project_id);
       return { project: presentProject(p), branches: [presentBranch(p)] };
     },
   );
@@ -233,7 +234,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
     },
     async (req) => ({
       operation: presentOperation(
-        await services.projects.operation(principalOf(req), req.params.project_id, req.params.operation_id),
+        await projects.operation(principalOf(req), req.params.project_id, req.params.operation_id),
       ),
     }),
   );
@@ -253,7 +254,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req) => {
-      const report = await services.transfers.fromOrganization(
+      const report = await transfers.fromOrganization(
         principalOf(req),
         req.params.source_org_id,
         req.body,
@@ -277,11 +278,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{ services: Services }> =
       },
     },
     async (req) => {
-      const report = await services.transfers.fromPersonalAccount(
-        principalOf(req),
-        req.body,
-        req.query.dry_run,
-      );
+      const report = await transfers.fromPersonalAccount(principalOf(req), req.body, req.query.dry_run);
       return transferReply(report, req.query.dry_run);
     },
   );

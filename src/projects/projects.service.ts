@@ -1,7 +1,7 @@
 // Project use cases: list (keyset pages), create, read, update, soft delete, recover, operations.
 // No Fastify here. Who may act is decided by the policy; this module computes the Subject.
 import { randomBytes, randomInt } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Config, Plan } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
@@ -12,7 +12,7 @@ import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { authorize, type Action, type Subject } from '../policy/index.ts';
-import { subjectFor } from '../policy/subject.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { RECOVERY_WINDOW_MS, endpointSettingsOf, integrationsOf, settingsOf } from './projects.presenter.ts';
 import {
   countLiveProjects,
@@ -53,11 +53,12 @@ export interface CreatedProjectResult {
  * personal project (org_id null) exists only for its owner, who has admin rights over it.
  */
 export async function projectSubject(
-  db: Kysely<Database>,
+  access: Authenticator,
   principal: Principal,
   p: Pick<ProjectRow, 'id' | 'org_id' | 'owner_id'>,
+  trx?: Transaction<Database>,
 ): Promise<Subject> {
-  if (p.org_id !== null) return subjectFor(db, principal, p.org_id, p.id);
+  if (p.org_id !== null) return access.subjectFor(principal, p.org_id, p.id, trx);
   if (principal.kind === 'user')
     return { kind: 'user', role: principal.userId === p.owner_id ? 'admin' : null };
   return principal.kind === 'org_key'
@@ -87,6 +88,7 @@ function mergeEndpointSettings(
 export class ProjectsService {
   constructor(
     private readonly db: Db,
+    private readonly access: Authenticator,
     private readonly config: Config,
   ) {}
 
@@ -101,7 +103,9 @@ export class ProjectsService {
     const p = await findProject(db, projectId);
     if (!p) throw notFound('project');
     // Decide before revealing anything about the project's state.
-    authorize(action, await projectSubject(db, principal, p));
+    // Inside a transaction (write paths, under the organization's lock) the role is read there.
+    const trx = db.isTransaction ? (db as Transaction<Database>) : undefined;
+    authorize(action, await projectSubject(this.access, principal, p, trx));
     const mode = opts.deleted ?? 'exclude';
     if (mode === 'exclude' && p.deleted_at !== null) throw notFound('project');
     if (mode === 'only' && p.deleted_at === null) throw badRequest(`project ${p.id} is not deleted`);
@@ -120,7 +124,7 @@ export class ProjectsService {
   async list(principal: Principal, q: ProjectListQuery): Promise<ProjectsPage> {
     const k = this.db.kysely;
     const orgId = this.orgFor(principal, q.org_id);
-    authorize('project:list', await subjectFor(k, principal, orgId));
+    authorize('project:list', await this.access.subjectFor(principal, orgId));
     let after: { created_at: string; id: string } | undefined;
     if (q.cursor !== undefined) {
       const c = await k
@@ -146,7 +150,7 @@ export class ProjectsService {
   async create(principal: Principal, input: ProjectCreate): Promise<CreatedProjectResult> {
     const k = this.db.kysely;
     const orgId = this.orgFor(principal, input.org_id);
-    authorize('project:create', await subjectFor(k, principal, orgId));
+    authorize('project:create', await this.access.subjectFor(principal, orgId));
     let ownerId: string;
     if (principal.kind === 'user') ownerId = principal.userId;
     else {

@@ -1,6 +1,6 @@
 // kill -9 of the real server in the middle of a 400-project transfer: after a restart every project
 // is wholly in the source or wholly in the destination, and project keys are revoked exactly when
-// their projects moved. ORGPLANE_TEST_TRANSFER_PAUSE_MS holds the transfer's transaction open
+// their projects moved. a pausing server (test/helpers/pausing-server.ts) holds the transfer's transaction open
 // (after its UPDATE and key revocation, before COMMIT) so the kill lands inside it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,7 +84,11 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
 
   async function start(extra: Record<string, string> = {}): Promise<string> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['bin/orgplane.js', 'serve'], {
+    // The pausing server is the real one with its transfers held open before commit.
+    const args = extra.TRANSFER_PAUSE_MS
+      ? ['--import', 'tsx', 'test/helpers/pausing-server.ts']
+      : ['bin/orgplane.js', 'serve'];
+    const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...env, PORT: String(port), ...extra },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -141,7 +145,7 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
     });
 
   test('killed inside the open transaction: nothing moved, no key revoked, the server comes back', async () => {
-    const base = await start({ ORGPLANE_TEST_TRANSFER_PAUSE_MS: '5000' });
+    const base = await start({ TRANSFER_PAUSE_MS: '5000' });
     let settled = false;
     const pending = transferFrom(base, src, dst)
       .catch((err: unknown) => err)

@@ -11,8 +11,8 @@ import { AppError, badRequest, notFound } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
-import { authorize, type Action } from '../policy/index.ts';
-import { accountSubject, subjectFor } from '../policy/subject.ts';
+import { authorize, type Action, accountSubject } from '../policy/index.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { integrationsOf } from './projects.presenter.ts';
 import { countLiveProjects } from './projects.repository.ts';
 import { planLimit } from './projects.service.ts';
@@ -40,8 +40,15 @@ function tier(plan: string): number {
 }
 
 export class TransfersService {
+  /**
+   * A seam for crash and race tests: runs inside the transfer's transaction, after every change
+   * and before the commit. Production code never sets it.
+   */
+  beforeCommit: (() => Promise<void>) | undefined;
+
   constructor(
     private readonly db: Db,
+    private readonly access: Authenticator,
     private readonly config: Config,
   ) {}
 
@@ -93,7 +100,7 @@ export class TransfersService {
       // Authorization is decided under the locks, so a concurrent demotion cannot slip through.
       const check = async (action: Action, orgId: string, label: string) => {
         try {
-          authorize(action, await subjectFor(trx, principal, orgId));
+          authorize(action, await this.access.subjectFor(principal, orgId, undefined, trx));
         } catch (err) {
           if (err instanceof AppError && err.code === 'NOT_FOUND') throw notFound(`${label} organization`);
           throw err;
@@ -203,9 +210,7 @@ export class TransfersService {
         );
       }
       await revokeProjectKeys(trx, ids, now);
-      if (this.config.transferPauseMs > 0) {
-        await new Promise((r) => setTimeout(r, this.config.transferPauseMs));
-      }
+      await this.beforeCommit?.();
       return report;
     });
   }

@@ -406,7 +406,7 @@ describe('project transfers', () => {
     const p = await createProjectRecord(t.services, src.id, u.id, 'raced');
     // Hold the transfer's transaction open (moved and keys revoked, not committed) while keys are
     // requested: without the organization lock in key creation they would slip in and stay live.
-    t.config.transferPauseMs = 400;
+    t.services.transfers.beforeCommit = () => new Promise((r) => setTimeout(r, 400));
     let keys;
     let moved;
     try {
@@ -422,7 +422,7 @@ describe('project transfers', () => {
       );
       moved = await pending;
     } finally {
-      t.config.transferPauseMs = 0;
+      t.services.transfers.beforeCommit = undefined;
     }
     assert.equal(moved?.status, 200);
     for (const k of keys) {

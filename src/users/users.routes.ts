@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
 import { presentOrganization } from '../organizations/organizations.presenter.ts';
-import type { Services } from '../services.ts';
+import type { UsersService } from './users.service.ts';
 import { presentCurrentUser } from './users.presenter.ts';
 import { AuthDetailsSchema, CurrentUserInfoSchema, OrganizationsResponseSchema } from './users.schemas.ts';
 
-export const usersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
   app.get(
     '/auth',
     {
@@ -18,7 +18,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         response: { 200: AuthDetailsSchema, ...ErrorResponses },
       },
     },
-    async (req) => services.users.auth(principalOf(req)),
+    async (req) => users.auth(principalOf(req)),
   );
 
   app.get(
@@ -31,7 +31,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
         response: { 200: CurrentUserInfoSchema, ...ErrorResponses },
       },
     },
-    async (req) => presentCurrentUser(await services.users.me(principalOf(req))),
+    async (req) => presentCurrentUser(await users.me(principalOf(req))),
   );
 
   app.get(
@@ -45,7 +45,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = as
       },
     },
     async (req) => ({
-      organizations: (await services.users.organizations(principalOf(req))).map(presentOrganization),
+      organizations: (await users.organizations(principalOf(req))).map(presentOrganization),
     }),
   );
 };

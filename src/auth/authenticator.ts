@@ -1,0 +1,211 @@
+// How a credential becomes a principal, and when a change to it is seen. Nothing else in the
+// code base reads a key, a session or a role to decide who is calling.
+//
+//   bearer token ──checksum──▶ SHA-256 ──cache or api_keys──▶ Principal (+ its roles, memoised)
+//   session cookie ──────────────────────────sessions──────▶ Principal (never cached)
+//
+// The cache (token hash → principal and the roles it has looked up) belongs to one *access
+// version*. Database triggers (migration 0006) mark every change to a row that decides access —
+// a key revoked or deleted, a membership added, changed or removed, a project moved or deleted —
+// whichever process or tool made it:
+//   SQLite: triggers bump access_version.n, and every request reads it first (one indexed read of
+//     the shared file), so every change from any process is seen on the very next request.
+//   PostgreSQL: triggers notify the schema's access channel, which this process LISTENs on. In
+//     this process, every unsafe request (POST, PUT, PATCH, DELETE) also moves the version before
+//     its response leaves, so the next request after a change never sees the old state. Other
+//     processes see it when the notification arrives: within 100 ms (tested; in practice about a
+//     millisecond). While the listening connection is down, the cache is not used at all.
+// Key expiry needs no signal: an entry carries its key's expiry and is checked on every use.
+import type { Kysely, Transaction } from 'kysely';
+import type { Db } from '../db/connect.ts';
+import type { Database, MemberRole } from '../db/schema.ts';
+import { hashToken, isWellFormedToken } from '../domain/ids.ts';
+import type { Principal } from '../domain/principal.ts';
+import type { Subject } from '../policy/index.ts';
+import { findActiveKeyByHash } from '../api-keys/api-keys.repository.ts';
+import { findRole } from '../members/members.repository.ts';
+import { readAccessVersion } from './auth.repository.ts';
+
+/** At most this many keys are cached; past it the cache starts again (bounded memory). */
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  principal: Principal;
+  keyId: number;
+  /** The access version this entry was read in. */
+  version: number;
+  /** Roles of a user principal, by organization (null: not a member), as read in that version. */
+  roles: Map<string, MemberRole | null>;
+}
+
+/** What the authenticator needs to learn that its key was used (batched last-used times). */
+export interface KeyUseRecorder {
+  record(keyId: number, addr: string): void;
+}
+
+export class Authenticator {
+  private readonly entries = new Map<string, Entry>();
+  /** The version the cached entries belong to; -1: none yet. */
+  private cachedVersion = -1;
+  /** PostgreSQL: the local version, moved by notifications, reconnects and local writes. */
+  private localVersion = 0;
+  /** PostgreSQL: whether notifications are being received (the cache is used only then). */
+  private listening = false;
+  private stopListening: (() => Promise<void>) | undefined;
+  /** A cached principal's entry, to find its role memo (the same object serves every request). */
+  private readonly entryOf = new WeakMap<Principal, Entry>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly keyUse: KeyUseRecorder,
+  ) {}
+
+  /** PostgreSQL: starts listening for other processes' changes. Without it the cache stays off. */
+  start(): void {
+    if (this.db.dialect !== 'postgres' || !this.db.listen || this.stopListening) return;
+    const channel = `orgplane_access:${this.db.pgSchema ?? 'public'}`;
+    this.stopListening = this.db.listen(
+      channel,
+      () => this.changed(),
+      (listening) => {
+        // Whatever happened while not listening is unknown: start again from the database.
+        this.changed();
+        this.listening = listening;
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.stopListening?.();
+    this.stopListening = undefined;
+    this.listening = false;
+  }
+
+  /**
+   * This process may have changed access (an unsafe request is about to answer): forget
+   * everything. Called by the authentication plugin before every unsafe request's response.
+   * On SQLite the triggers already tell every reader, so there is nothing to do.
+   */
+  changed(): void {
+    if (this.db.dialect === 'postgres') this.localVersion++;
+  }
+
+  /**
+   * Token → principal, or null for anything that is not a live key. The checksum is checked
+   * first, so garbage and forged tokens cost no database lookup.
+   */
+  async authenticate(token: string, addr: string): Promise<Principal | null> {
+    if (!isWellFormedToken(token)) return null;
+    const hash = hashToken(token);
+    const version = await this.currentVersion();
+    let entry = version === null ? undefined : this.entries.get(hash);
+    if (!entry) {
+      const key = await findActiveKeyByHash(this.db.kysely, hash);
+      if (!key) return null;
+      const principal = toPrincipal(key);
+      if (!principal) return null;
+      entry = { principal, keyId: key.id, version: version ?? -1, roles: new Map() };
+      // Kept only if nothing moved while it was read: a read that raced a change is not cached.
+      if (version !== null && this.usable(version)) {
+        if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+        this.entries.set(hash, entry);
+        this.entryOf.set(principal, entry);
+      }
+    }
+    this.keyUse.record(entry.keyId, addr);
+    return entry.principal;
+  }
+
+  /**
+   * The caller relative to orgId (and projectId for project-level actions). Pass the transaction
+   * on write paths: under the organization's lock the role is always read, never memoised.
+   */
+  async subjectFor(
+    principal: Principal,
+    orgId: string,
+    projectId?: string,
+    trx?: Transaction<Database>,
+  ): Promise<Subject> {
+    switch (principal.kind) {
+      case 'user':
+        return { kind: 'user', role: await this.roleOf(principal.userId, orgId, principal, trx) };
+      case 'org_key':
+        return { kind: 'org_key', sameOrg: principal.orgId === orgId };
+      case 'project_key':
+        return {
+          kind: 'project_key',
+          sameOrg: principal.orgId === orgId,
+          ...(projectId === undefined ? {} : { sameProject: principal.projectId === projectId }),
+        };
+    }
+  }
+
+  /** The user's role in the organization, or null when not a member. */
+  async roleOf(
+    userId: string,
+    orgId: string,
+    principal?: Principal,
+    trx?: Kysely<Database>,
+  ): Promise<MemberRole | null> {
+    if (trx) return findRole(trx, orgId, userId);
+    const entry = principal ? this.entryOf.get(principal) : undefined;
+    // The memo holds only while its entry's version is the latest one seen. The version is not
+    // read again here: this request's authentication read it moments ago, and answering as of
+    // that moment is what a request running alongside a change may do.
+    if (!entry || !this.usable(entry.version)) return findRole(this.db.kysely, orgId, userId);
+    const known = entry.roles.get(orgId);
+    if (known !== undefined) return known;
+    const role = await findRole(this.db.kysely, orgId, userId);
+    if (this.usable(entry.version)) entry.roles.set(orgId, role);
+    return role;
+  }
+
+  /** For tests and diagnostics: how many keys are cached. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The access version now, clearing the cache when it moved; null when the cache may not be
+   * used (PostgreSQL without a listening connection).
+   */
+  private async currentVersion(): Promise<number | null> {
+    let version: number;
+    if (this.db.dialect === 'sqlite') version = await readAccessVersion(this.db.kysely);
+    else if (this.listening) version = this.localVersion;
+    else {
+      this.clear();
+      return null;
+    }
+    if (version !== this.cachedVersion) {
+      this.clear();
+      this.cachedVersion = version;
+    }
+    return version;
+  }
+
+  /** Whether what was read under `version` is still current (nothing moved since). */
+  private usable(version: number): boolean {
+    if (version !== this.cachedVersion) return false;
+    return this.db.dialect === 'sqlite' || (this.listening && this.localVersion === version);
+  }
+
+  private clear(): void {
+    this.entries.clear();
+  }
+}
+
+function toPrincipal(key: {
+  id: number;
+  kind: string;
+  user_id: string | null;
+  org_id: string | null;
+  project_id: string | null;
+}): Principal | null {
+  if (key.kind === 'personal' && key.user_id) return { kind: 'user', userId: key.user_id, keyId: key.id };
+  if (key.kind === 'org' && key.org_id) return { kind: 'org_key', orgId: key.org_id, keyId: key.id };
+  if (key.kind === 'project' && key.org_id && key.project_id) {
+    return { kind: 'project_key', orgId: key.org_id, projectId: key.project_id, keyId: key.id };
+  }
+  return null;
+}

@@ -1,0 +1,29 @@
+// Request ids: a client's X-Request-ID is kept for tracing when it is a plain identifier, and
+// replaced by a fresh one when it could be a secret (it is echoed in headers, bodies and logs).
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Longer runs of letters and digits than a UUID or a 32-hex trace id are treated as secret-like. */
+const LONG_RUN = /[A-Za-z0-9]{37,}/;
+
+/** 32 lowercase hex characters, like Neon's X-Neon-Ret-Request-Id. */
+export function newRequestId(): string {
+  return randomUUID().replace(/-/g, '');
+}
+
+/** The id for a request: the client's when it is safe to echo, else a new one. */
+export function requestIdFor(given: string | string[] | undefined): string {
+  if (typeof given !== 'string' || !REQUEST_ID.test(given)) return newRequestId();
+  // API keys (napi_…, or their body without the prefix) and other long random strings.
+  if (/napi/i.test(given) || LONG_RUN.test(given)) return newRequestId();
+  return given;
+}
+
+/** Every answer names its request, under both our header and Neon's. */
+export function requestIdHeaders(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-neon-ret-request-id', request.id);
+  });
+}

@@ -1,0 +1,34 @@
+// The API's table of contents: every area's routes under /api/v2, each given only the services it
+// uses. Beside app.ts, which composes it with the HTTP plumbing in src/http/.
+import type { FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
+import type { Config } from './config.ts';
+import type { Services } from './services.ts';
+import { apiKeysRoutes } from './api-keys/api-keys.routes.ts';
+import { invitationsRoutes } from './invitations/invitations.routes.ts';
+import { InvitationSchema } from './invitations/invitations.schemas.ts';
+import { membersRoutes } from './members/members.routes.ts';
+import { MemberSchema } from './members/members.schemas.ts';
+import { organizationsRoutes } from './organizations/organizations.routes.ts';
+import { OrganizationSchema } from './organizations/organizations.schemas.ts';
+import { projectsRoutes } from './projects/projects.routes.ts';
+import { OperationSchema, ProjectSchema } from './projects/projects.schemas.ts';
+import { usersRoutes } from './users/users.routes.ts';
+
+/** Schemas referenced by $id from several routes (published as OpenAPI components). */
+export const sharedSchemas: TSchema[] = [
+  OrganizationSchema,
+  MemberSchema,
+  ProjectSchema,
+  OperationSchema,
+  InvitationSchema,
+];
+
+export async function apiRoutes(api: FastifyInstance, services: Services, config: Config): Promise<void> {
+  await api.register(usersRoutes, { users: services.users });
+  await api.register(apiKeysRoutes, { apiKeys: services.apiKeys, config });
+  await api.register(organizationsRoutes, { organizations: services.organizations });
+  await api.register(membersRoutes, { members: services.members });
+  await api.register(projectsRoutes, { projects: services.projects, transfers: services.transfers });
+  await api.register(invitationsRoutes, { invitations: services.invitations });
+}
