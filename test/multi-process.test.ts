@@ -1,6 +1,8 @@
 // Two real server processes (`node bin/orgplane.js serve`) on one PostgreSQL database: a change made
-// through process A (revoking a key, removing a member, demoting an admin) holds on process B from
-// B's very next request. Nothing may be cached per process.
+// through process A (revoking a key, removing a member, demoting an admin) holds on process B
+// within 100 ms of A's answer (B caches principals and roles and hears of the change by
+// LISTEN/NOTIFY; the measured delay is reported as a test diagnostic, typically a millisecond or
+// two), and from then on for good.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +22,37 @@ import { freePort } from './helpers/net.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RETRIES = 20;
+/** How long after A answered B may still serve the old state (README: scale-out). */
+const BOUND_MS = 100;
+
+/**
+ * Polls fn until it answers `status`, asserting it does within BOUND_MS of `since`; then asserts
+ * RETRIES more answers are the same. Returns the measured delay and the request that saw it.
+ */
+async function seenWithin(
+  fn: () => Promise<{ status: number; body: unknown }>,
+  status: number,
+  since: number,
+  operationId: string,
+): Promise<string> {
+  let delay = -1;
+  let tries = 0;
+  while (delay < 0) {
+    tries++;
+    const res = await fn();
+    const elapsed = performance.now() - since;
+    assertMatchesSpec(operationId, res.status, res.body);
+    if (res.status === status) delay = elapsed;
+    else
+      assert.ok(elapsed <= BOUND_MS, `still ${res.status} after ${elapsed.toFixed(1)} ms (${tries} tries)`);
+  }
+  for (let i = 0; i < RETRIES; i++) {
+    const res = await fn();
+    assert.equal(res.status, status, `retry ${i}`);
+    assertMatchesSpec(operationId, res.status, res.body);
+  }
+  return `${delay.toFixed(1)} ms (request ${tries})`;
+}
 
 interface Server {
   name: string;
@@ -136,24 +169,22 @@ describe('two server processes on one PostgreSQL', () => {
     return { A: a, B: b };
   };
 
-  test('a personal key revoked through A is refused by B on its next request', async (c) => {
+  test('a personal key revoked through A is refused by B within 100 ms, and for good', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const u = await createUser(s, 'revokee');
     // Both processes have seen the key working (a per-process cache would now hold it).
     for (const srv of [A, B, B]) assert.equal((await call(srv, 'GET', '/api/v2/auth', u.token)).status, 200);
     const del = await call(A, 'DELETE', `/api/v2/api_keys/${u.keyId}`, u.token);
+    const since = performance.now();
     assert.equal(del.status, 200);
     assertMatchesSpec('revokeApiKey', del.status, del.body);
-    for (let i = 0; i < RETRIES; i++) {
-      const res = await call(B, 'GET', '/api/v2/auth', u.token);
-      assert.equal(res.status, 401, `retry ${i}`);
-      assertMatchesSpec('getAuthDetails', res.status, res.body);
-    }
+    const ms = await seenWithin(() => call(B, 'GET', '/api/v2/auth', u.token), 401, since, 'getAuthDetails');
+    c.diagnostic(`B refused the revoked key ${ms} after A answered`);
     assert.equal((await call(A, 'GET', '/api/v2/auth', u.token)).status, 401);
   });
 
-  test('an organization key revoked through A is refused by B on its next request', async (c) => {
+  test('an organization key revoked through A is refused by B within 100 ms, and for good', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const key = await createOrgKey(s, w.orgA.id, w.admin);
@@ -165,16 +196,14 @@ describe('two server processes on one PostgreSQL', () => {
       `/api/v2/organizations/${w.orgA.id}/api_keys/${key.id}`,
       w.admin.token,
     );
+    const since = performance.now();
     assert.equal(del.status, 200);
     assertMatchesSpec('revokeOrgApiKey', del.status, del.body);
-    for (let i = 0; i < RETRIES; i++) {
-      const res = await call(B, 'GET', url, key.token);
-      assert.equal(res.status, 401, `retry ${i}`);
-      assertMatchesSpec('getOrganizationMembers', res.status, res.body);
-    }
+    const ms = await seenWithin(() => call(B, 'GET', url, key.token), 401, since, 'getOrganizationMembers');
+    c.diagnostic(`B refused the revoked organization key ${ms} after A answered`);
   });
 
-  test('a member removed through A gets 404 on the organization through B on the next request', async (c) => {
+  test('a member removed through A gets 404 on the organization through B within 100 ms', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const u = await createUser(s, 'removee');
@@ -187,13 +216,11 @@ describe('two server processes on one PostgreSQL', () => {
       `/api/v2/organizations/${w.orgA.id}/members/${row.id}`,
       w.admin.token,
     );
+    const since = performance.now();
     assert.equal(del.status, 200);
     assertMatchesSpec('removeOrganizationMember', del.status, del.body);
-    for (let i = 0; i < RETRIES; i++) {
-      const res = await call(B, 'GET', url, u.token);
-      assert.equal(res.status, 404, `retry ${i}`);
-      assertMatchesSpec('getOrganization', res.status, res.body);
-    }
+    const ms = await seenWithin(() => call(B, 'GET', url, u.token), 404, since, 'getOrganization');
+    c.diagnostic(`B refused the removed member ${ms} after A answered`);
     // The key itself still authenticates (it is the user's), it just reaches nothing in A.
     const orgs = await call(B, 'GET', '/api/v2/users/me/organizations', u.token);
     assert.equal(orgs.status, 200);
@@ -231,7 +258,7 @@ describe('two server processes on one PostgreSQL', () => {
     }
   });
 
-  test('an admin demoted through A is refused admin actions by B on the next request', async (c) => {
+  test('an admin demoted through A is refused admin actions by B within 100 ms', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const u = await createUser(s, 'demotee');
@@ -240,6 +267,9 @@ describe('two server processes on one PostgreSQL', () => {
       call(B, 'POST', `/api/v2/organizations/${w.orgA.id}/api_keys`, u.token, { key_name: 'mp' });
     const warm = await adminAction();
     assert.equal(warm.status, 200);
+    // A read memoises the admin role in B (the write above moved B's version).
+    const getOrg = () => call(B, 'GET', `/api/v2/organizations/${w.orgA.id}`, u.token);
+    for (let i = 0; i < 3; i++) assert.equal((await getOrg()).status, 200);
     const patch = await call(
       A,
       'PATCH',
@@ -249,13 +279,14 @@ describe('two server processes on one PostgreSQL', () => {
         role: 'member',
       },
     );
+    const since = performance.now();
     assert.equal(patch.status, 200);
     assertMatchesSpec('updateOrganizationMember', patch.status, patch.body);
     assert.equal(patch.body.role, 'member');
-    for (let i = 0; i < RETRIES; i++) {
-      const res = await adminAction();
-      assert.equal(res.status, 403, `retry ${i}`);
-      assertMatchesSpec('createOrgApiKey', res.status, res.body);
-    }
+    // The probe is a write, which would itself reset B's cache: probe only once the bound passed,
+    // so that a stale memoised role cannot hide behind its own reset.
+    await new Promise((r) => setTimeout(r, BOUND_MS));
+    const ms = await seenWithin(adminAction, 403, since, 'createOrgApiKey');
+    c.diagnostic(`B refused the demoted admin ${ms} after A answered`);
   });
 });
