@@ -1,26 +1,16 @@
 // Two real server processes (`node bin/orgplane.js serve`) on one PostgreSQL database: a change made
 // through process A (revoking a key, removing a member, demoting an admin) holds on process B
 // within 100 ms of A's answer (B caches principals and roles and hears of the change by
-// LISTEN/NOTIFY; the measured delay is reported as a test diagnostic, typically a millisecond or
-// two), and from then on for good.
+// LISTEN/NOTIFY; the measured delay is reported as a test diagnostic: so far B's first request
+// after A answered was always refused already), and from then on for good.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { openDatabase, type Db } from '../src/db/connect.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
-import { createServices, type Services } from '../src/services.ts';
-import { DIALECT, PG_URL, testConfig } from './helpers/app.ts';
+import type { Services } from '../src/services.ts';
+import { DIALECT } from './helpers/app.ts';
 import { addMember, buildWorld, createOrgKey, createUser, type World } from './helpers/factories.ts';
+import { call, sharedPostgres, startServer, stopServer, type Server } from './helpers/servers.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
-import { freePort } from './helpers/net.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RETRIES = 20;
 /** How long after A answered B may still serve the old state (README: scale-out). */
 const BOUND_MS = 100;
@@ -54,114 +44,28 @@ async function seenWithin(
   return `${delay.toFixed(1)} ms (request ${tries})`;
 }
 
-interface Server {
-  name: string;
-  base: string;
-  child: ChildProcess;
-  output: string[];
-}
-
-async function startServer(name: string, databaseUrl: string, dataDir: string): Promise<Server> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ORGPLANE_RATE_LIMIT: 'off',
-    ORGPLANE_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-  };
-  const child = spawn(process.execPath, ['bin/orgplane.js', 'serve'], { cwd: ROOT, env, stdio: 'pipe' });
-  const output: string[] = [];
-  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 45_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited early:\n${output.join('')}`);
-    try {
-      const res = await fetch(`${base}/healthz`);
-      if (res.ok) return { name, base, child, output };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${name} did not start within 45 s:\n${output.join('')}`);
-}
-
-async function stopServer(s: Server | undefined): Promise<void> {
-  if (!s || s.child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => s.child.once('exit', () => r()));
-  s.child.kill('SIGTERM');
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function call(
-  s: Server,
-  method: string,
-  url: string,
-  token: string,
-  body?: unknown,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${s.base}${url}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
 describe('two server processes on one PostgreSQL', () => {
-  const dbName = `orgplane_mp_${randomBytes(5).toString('hex')}`;
-  let databaseUrl = '';
-  let db: Db | undefined;
+  let shared: Awaited<ReturnType<typeof sharedPostgres>> | undefined;
   let s: Services;
   let w: World;
   let a: Server | undefined;
   let b: Server | undefined;
-  let dataDir = '';
 
   before(async () => {
     if (DIALECT !== 'postgres') return;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const u = new URL(PG_URL);
-    u.pathname = `/${dbName}`;
-    databaseUrl = u.toString();
-    // This process seeds the data through the same services the CLI uses; the servers then find
-    // users present and skip their first-start bootstrap.
-    db = openDatabase({ dataDir: '', databaseUrl });
-    await migrateToLatest(db);
-    s = createServices(db, testConfig(), { warn: () => {}, error: () => {} } as never);
+    shared = await sharedPostgres('orgplane_mp');
+    s = shared.services;
     w = await buildWorld(s);
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-mp-'));
     [a, b] = await Promise.all([
-      startServer('A', databaseUrl, dataDir),
-      startServer('B', databaseUrl, dataDir),
+      startServer('A', shared.databaseUrl, shared.dataDir),
+      startServer('B', shared.databaseUrl, shared.dataDir),
     ]);
   });
 
   after(async () => {
     if (DIALECT !== 'postgres') return;
     await Promise.all([stopServer(a), stopServer(b)]);
-    await db?.close();
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await shared?.dispose();
   });
 
   const servers = () => {
