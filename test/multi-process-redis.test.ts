@@ -124,7 +124,11 @@ describe('two server processes sharing one Redis: one rate-limit budget', () => 
         continue;
       }
       const statuses = results.map((r) => r.status).sort();
-      assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
+      assert.deepEqual(
+        statuses,
+        [200, 200, 200, 429, 429, 429],
+        JSON.stringify(results.map((r) => [r.status, r.body])),
+      );
       for (const r of results.filter((x) => x.status === 429)) {
         assert429(r, 'createOrgApiKey', ORG_KEYS_PER_SECOND, 'per second');
       }
