@@ -21,7 +21,7 @@ function assert429(res: Res): void {
   const retry = Number(res.headers['retry-after']);
   assert.ok(
     Number.isInteger(retry) && retry >= 1 && retry <= 60,
-    `Retry-After ${res.headers['retry-after']}`,
+    `Retry-After ${String(res.headers['retry-after'])}`,
   );
 }
 

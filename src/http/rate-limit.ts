@@ -73,7 +73,7 @@ class ReportingStore implements Store {
     this.inner.read?.(key, this.report(cb), timeWindow, max);
   }
   child(routeOptions: Parameters<FastifyRateLimitStore['child']>[0]): Store {
-    return new ReportingStore(this.inner.child(routeOptions) as Store, this.health);
+    return new ReportingStore(this.inner.child(routeOptions), this.health);
   }
 }
 
