@@ -6,6 +6,8 @@
 // databases by rate-limit-redis.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { hashToken } from '../src/domain/ids.ts';
 import { DIALECT } from './helpers/app.ts';
 import { createOrg, createUser } from './helpers/factories.ts';
 import { REDIS_URL, redisAvailable, redisNamespace } from './helpers/redis.ts';
@@ -134,5 +136,16 @@ describe('two server processes sharing one Redis: one rate-limit budget', () => 
       }
       break;
     }
+    // Counted under this run's prefix: the budget in its own key, the route in another.
+    const redis = new Redis(REDIS_URL);
+    c.after(() => redis.disconnect());
+    const hash = hashToken(admin.token);
+    // One more attempt (counted whatever it answers) so the one-second route key is surely live.
+    await call(A, 'POST', `/api/v2/organizations/${org.id}/api_keys`, admin.token, { key_name: 'last' });
+    const keys = await redis.keys(`${ns.prefix}*${hash}`);
+    assert.deepEqual(keys.sort(), [
+      `${ns.prefix}POST/api/v2/organizations/:org_id/api_keys-k:${hash}`,
+      `${ns.prefix}k:${hash}`,
+    ]);
   });
 });
