@@ -15,7 +15,7 @@ export async function redisAvailable(): Promise<boolean> {
     await r.connect();
     return (await r.ping()) === 'PONG';
   } catch (err) {
-    const msg = `Redis is not reachable at ${REDIS_URL}: ${(err as Error).message}`;
+    const msg = `Redis is not reachable at ${REDIS_URL}: ${(err as Error).message.replace(/\.$/, '')}`;
     if (process.env.CI) throw new Error(`${msg}. Redis tests must run on CI.`);
     console.warn(`\n!!! ${msg}\n!!! Redis tests SKIPPED. Start redis-server or set TEST_REDIS_URL.\n`);
     return false;
