@@ -76,16 +76,27 @@ describe('rate limits', () => {
   });
 
   test('creating organization keys: at most orgKeyCreatePerSecond per second per key', async () => {
-    const admin = await createUser(t.services, 'burst');
-    const org = await t.services.organizations.createWithAdmin(admin.id, { name: 'Burst', plan: 'scale' });
-    const statuses: number[] = [];
+    // A window is one second: three requests slower than that (a loaded machine) prove nothing,
+    // so such a round is run again with a fresh key.
+    let admin = await createUser(t.services, 'burst');
+    let org = await t.services.organizations.createWithAdmin(admin.id, { name: 'Burst', plan: 'scale' });
+    let statuses: number[] = [];
     let last: Res | undefined;
-    for (let i = 0; i < 3; i++) {
-      last = await t.call('POST', `/api/v2/organizations/${org.id}/api_keys`, {
-        token: admin.token,
-        body: { key_name: `k${i}` },
-      });
-      statuses.push(last.status);
+    for (let round = 1; round <= 5; round++) {
+      if (round > 1) {
+        admin = await createUser(t.services, 'burst');
+        org = await t.services.organizations.createWithAdmin(admin.id, { name: 'Burst', plan: 'scale' });
+      }
+      statuses = [];
+      const started = performance.now();
+      for (let i = 0; i < 3; i++) {
+        last = await t.call('POST', `/api/v2/organizations/${org.id}/api_keys`, {
+          token: admin.token,
+          body: { key_name: `k${i}` },
+        });
+        statuses.push(last.status);
+      }
+      if (performance.now() - started < 900) break;
     }
     assert.deepEqual(statuses, [200, 200, 429]);
     assert.ok(last);
