@@ -86,6 +86,9 @@ function runGroup(label, group, env) {
         'tsx',
         '--test',
         `--test-concurrency=${concurrency}`,
+        // No single test may hold the run longer than 10 minutes. (Not --test-force-exit: it cuts
+        // the TAP file short, and the counts below come from it.)
+        '--test-timeout=600000',
         '--test-reporter=spec',
         '--test-reporter-destination=stdout',
         '--test-reporter=tap',
