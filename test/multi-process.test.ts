@@ -36,7 +36,10 @@ async function seenWithin(
     assertMatchesSpec(operationId, res.status, res.body);
     if (res.status === status) delay = elapsed;
     else
-      assert.ok(elapsed <= BOUND_MS, `still ${res.status} for a request sent ${elapsed.toFixed(1)} ms after (${tries} tries)`);
+      assert.ok(
+        elapsed <= BOUND_MS,
+        `still ${res.status} for a request sent ${elapsed.toFixed(1)} ms after (${tries} tries)`,
+      );
   }
   for (let i = 0; i < RETRIES; i++) {
     const res = await fn();
