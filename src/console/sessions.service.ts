@@ -110,6 +110,20 @@ export class SessionsService {
     return token;
   }
 
+  /**
+   * The operator's password reset (CLI `users setup-link`): every console session of the user ends
+   * now, when the link is issued, not only once it is used; then a new one-time token.
+   * Returns the token and how many sessions ended.
+   */
+  async issueSetupLink(userId: string): Promise<{ token: string; sessionsEnded: number }> {
+    const ended = await this.db.kysely
+      .deleteFrom('sessions')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    const token = await this.createSetupToken(userId);
+    return { token, sessionsEnded: Number(ended.numDeletedRows) };
+  }
+
   /** Whether a setup token can still be used (for the page to say so before the form is filled). */
   async setupTokenValid(token: string): Promise<boolean> {
     if (!WELL_FORMED.test(token)) return false;
