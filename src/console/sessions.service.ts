@@ -119,12 +119,9 @@ export class SessionsService {
    * Returns the token and how many sessions ended.
    */
   async issueSetupLink(userId: string): Promise<{ token: string; sessionsEnded: number }> {
-    const ended = await this.db.kysely
-      .deleteFrom('sessions')
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
+    const sessionsEnded = await deleteSessionsOfUser(this.db.kysely, userId);
     const token = await this.createSetupToken(userId);
-    return { token, sessionsEnded: Number(ended.numDeletedRows) };
+    return { token, sessionsEnded };
   }
 
   /** Whether a setup token can still be used (for the page to say so before the form is filled). */
