@@ -114,6 +114,8 @@ export interface OrgplaneOptions {
   logLevel?: string;
   rateLimit?: boolean;
   extraEnv?: Record<string, string>;
+  /** Extra Node.js flags (the profiler's --cpu-prof); the benchmark itself passes none. */
+  nodeFlags?: string[];
 }
 
 /**
@@ -150,7 +152,7 @@ export function startOrgplane(name: string, o: OrgplaneOptions): Promise<Child> 
   env.DATABASE_URL = o.databaseUrl ?? '';
   return spawnChild({
     name,
-    args: [...binNodeFlags(), path.join(ROOT, 'bin/orgplane.js'), 'serve'],
+    args: [...binNodeFlags(), ...(o.nodeFlags ?? []), path.join(ROOT, 'bin/orgplane.js'), 'serve'],
     env,
     readyPath: '/healthz',
     keepStdout: (o.logLevel ?? 'warn') !== 'info',

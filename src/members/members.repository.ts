@@ -72,17 +72,23 @@ export async function deleteMember(db: Kysely<Database>, memberId: string): Prom
  * One page of members in keyset order (sort column, then id), strictly after `after` when given.
  * Fetches limit + 1 rows so the caller knows whether another page exists.
  */
-// Shape "sortBy order first|after"; arguments: orgId, limit, then the cursor's value and id.
-const membersPage = preparedQuery((db, shape, ...args: Array<string | number>) => {
-  const [sortBy, order, from] = shape.split(' ') as [MemberSortBy, SortOrder, 'first' | 'after'];
-  const [orgId, limit, value, id] = args;
+// Shape "sortBy order first|after limit"; arguments: orgId, then the cursor's value and id. The
+// LIMIT is a literal: SQLite plans a bound LIMIT again on every run.
+const membersPage = preparedQuery((db, shape, ...args: string[]) => {
+  const [sortBy, order, from, limit] = shape.split(' ') as [
+    MemberSortBy,
+    SortOrder,
+    'first' | 'after',
+    string,
+  ];
+  const [orgId, value, id] = args;
   const col = `m.${sortBy}` as const;
   let q = db
     .selectFrom('members as m')
     .innerJoin('users as u', 'u.id', 'm.user_id')
     .selectAll('m')
     .select('u.email as user_email')
-    .where('m.org_id', '=', String(orgId));
+    .where('m.org_id', '=', orgId as string);
   if (from === 'after') {
     q = q.where(
       sql<boolean>`(${sql.ref(col)}, m.id) ${sql.raw(order === 'asc' ? '>' : '<')} (${value}, ${id})`,
@@ -91,7 +97,7 @@ const membersPage = preparedQuery((db, shape, ...args: Array<string | number>) =
   return q
     .orderBy(col, order)
     .orderBy('m.id', order)
-    .limit(limit as number);
+    .limit(sql.lit(Number(limit)));
 });
 
 export async function listMembersPage(
@@ -104,8 +110,8 @@ export async function listMembersPage(
     after?: { value: string; id: string } | undefined;
   },
 ): Promise<MemberWithEmail[]> {
-  const shape = `${opts.sortBy} ${opts.order}`;
+  const limit = Math.trunc(opts.limit) + 1;
   return opts.after
-    ? membersPage(db, `${shape} after`, orgId, opts.limit + 1, opts.after.value, opts.after.id)
-    : membersPage(db, `${shape} first`, orgId, opts.limit + 1);
+    ? membersPage(db, `${opts.sortBy} ${opts.order} after ${limit}`, orgId, opts.after.value, opts.after.id)
+    : membersPage(db, `${opts.sortBy} ${opts.order} first ${limit}`, orgId);
 }
