@@ -3,6 +3,7 @@
 // one scenario with autocannon, stops the server and prints the self time by function and by
 // module group. Scenarios: org, members, projects, patch, keys, invite. PROFILE_DIR keeps the
 // .cpuprofile (default: a temporary directory).
+/* eslint-disable @typescript-eslint/no-explicit-any -- autocannon request specs and contexts are untyped */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +41,6 @@ const auth = { authorization: `Bearer ${w.adminToken}` };
 const json = { ...auth, 'content-type': 'application/json' };
 const keys = `/api/v2/organizations/${w.mainOrg}/api_keys`;
 let n = 0;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- autocannon request specs
 const requests: Record<string, any[]> = {
   org: [{ method: 'GET', path: `/api/v2/organizations/${w.mainOrg}`, headers: auth }],
   members: [{ method: 'GET', path: `/api/v2/organizations/${w.mainOrg}/members?limit=10`, headers: auth }],
@@ -49,7 +49,6 @@ const requests: Record<string, any[]> = {
     {
       method: 'PATCH',
       headers: json,
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- autocannon context
       setupRequest: (req: any, ctx: any) => {
         ctx.member ??= w.patchMemberIds[n++ % w.patchMemberIds.length];
         ctx.role = ctx.role === 'admin' ? 'member' : 'admin';
@@ -67,10 +66,8 @@ const requests: Record<string, any[]> = {
       path: keys,
       headers: json,
       body: JSON.stringify({ key_name: 'prof' }),
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- autocannon context
       onResponse: (_s: number, body: string, ctx: any) => (ctx.id = JSON.parse(body).id),
     },
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- autocannon context
     {
       method: 'DELETE',
       headers: auth,
@@ -82,7 +79,6 @@ const requests: Record<string, any[]> = {
       method: 'POST',
       path: `/api/v2/organizations/${w.mainOrg}/invitations`,
       headers: json,
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- autocannon request
       setupRequest: (r: any) => ({
         ...r,
         body: JSON.stringify({ invitations: [{ email: `p-${n++}@example.com`, role: 'member' }] }),
