@@ -2,7 +2,7 @@
 // SQLite world (or DATABASE_URL's PostgreSQL), starts orgplane as users do with --cpu-prof, drives
 // one scenario with autocannon, stops the server and prints the self time by function and by
 // module group. Scenarios: org, members, projects, patch, keys, invite. PROFILE_DIR keeps the
-// .cpuprofile (default: a temporary directory).
+// .cpuprofile (default: a temporary directory). PROFILE=0: only the CPU time per request.
 /* eslint-disable @typescript-eslint/no-explicit-any -- autocannon request specs and contexts are untyped */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +11,7 @@ import pg from 'pg';
 import autocannon from 'autocannon';
 import { openDatabase } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { cpuTimeUs } from './load.ts';
 import { startOrgplane } from './proc.ts';
 import { seedWorld } from './seed.ts';
 
@@ -92,10 +93,14 @@ if (!list) throw new Error(`unknown scenario ${scenario}`);
 const server = await startOrgplane('profiled', {
   dataDir,
   databaseUrl: url,
-  nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+  nodeFlags: process.env.PROFILE === '0' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`],
 });
+const cpu0 = cpuTimeUs(server.pid);
 const r = await autocannon({ url: server.url, connections: 32, duration: seconds, requests: list });
-process.stderr.write(`${scenario}: ${Math.round(r.requests.average)} req/s, non-2xx ${r.non2xx}\n`);
+const cpuPerRequest = (cpuTimeUs(server.pid) - cpu0) / Math.max(1, r.requests.total);
+process.stderr.write(
+  `${scenario}: ${Math.round(r.requests.average)} req/s, server CPU ${Math.round(cpuPerRequest)} µs/request, non-2xx ${r.non2xx}\n`,
+);
 await server.stop();
 fs.rmSync(dataDir, { recursive: true, force: true });
 if (dbName && databaseUrl) {
@@ -104,6 +109,8 @@ if (dbName && databaseUrl) {
   await admin.query(`drop database if exists ${dbName} with (force)`);
   await admin.end();
 }
+
+if (process.env.PROFILE === '0') process.exit(0);
 
 interface Node {
   id: number;
