@@ -3,6 +3,7 @@
 // one scenario with autocannon, stops the server and prints the self time by function and by
 // module group. Scenarios: org, members, projects, patch, keys, invite. PROFILE_DIR keeps the
 // .cpuprofile (default: a temporary directory). PROFILE=0: only the CPU time per request.
+// PROFILE_INVITATIONS=n (SQLite): n earlier invitations of the organization.
 /* eslint-disable @typescript-eslint/no-explicit-any -- autocannon request specs and contexts are untyped */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import { openDatabase } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { cpuTimeUs } from './load.ts';
 import { startOrgplane } from './proc.ts';
-import { seedWorld } from './seed.ts';
+import { addManyInvitationsSqlite, seedWorld } from './seed.ts';
 
 const scenario = process.argv[2] ?? 'org';
 const seconds = Number(process.argv[3] ?? 8);
@@ -37,6 +38,9 @@ const db = openDatabase({ dataDir, databaseUrl: url });
 await migrateToLatest(db);
 const w = await seedWorld(db, { bigOrgMembers: 2, bigOrgProjects: 1, transferMany: 1 });
 await db.close();
+const earlier = Number(process.env.PROFILE_INVITATIONS ?? 0);
+if (earlier > 0 && !databaseUrl)
+  addManyInvitationsSqlite(path.join(dataDir, 'orgplane.db'), w.mainOrg, w.adminUserId, earlier);
 
 const auth = { authorization: `Bearer ${w.adminToken}` };
 const json = { ...auth, 'content-type': 'application/json' };

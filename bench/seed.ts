@@ -208,6 +208,7 @@ export function addManyKeysSqlite(file: string, orgId: string, createdBy: string
  * and the per-minute counters orgplane keeps for them (invitation_sends, when the schema has it).
  */
 export function addManyInvitationsSqlite(file: string, orgId: string, invitedBy: string, n: number): void {
+  if (n <= 0) return;
   const db = new SQLite(file);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
