@@ -101,7 +101,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
 
   requestIdHeaders(app);
   installErrorHandling(app);
-  await securityHeaders(app);
+  securityHeaders(app);
   await app.register(cookie);
   jsonBodies(app);
   app.addSchema(GeneralErrorSchema);

@@ -22,7 +22,7 @@ import {
   insertProject,
   listProjectsPage,
   setIntegrations,
-  type ProjectWithOrgName,
+  type ProjectListRow,
 } from './projects.repository.ts';
 import {
   APPLICATION_TYPES,
@@ -35,7 +35,7 @@ import {
 import { DEFAULT_REGION, isRegion, REGIONS } from './regions.ts';
 
 export interface ProjectsPage {
-  projects: ProjectWithOrgName[];
+  projects: ProjectListRow[];
   /** Id of the last project: present whenever the page is not empty. */
   cursor: string | undefined;
 }
