@@ -112,7 +112,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
 
   requestIdHeaders(app);
   installErrorHandling(app);
-  securityHeaders(app);
+  await securityHeaders(app);
   await app.register(cookie);
   jsonBodies(app);
   app.addSchema(GeneralErrorSchema);
