@@ -21,6 +21,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** redis://… ; when set, rate limits are shared by every process through Redis. */
   redisUrl: string | undefined;
+  /** Prefix of every Redis key (several deployments, or test runs, may share one Redis). */
+  redisPrefix: string;
   /** Test-only: run against one PostgreSQL schema instead of public. */
   pgSchema: string | undefined;
   adminEmail: string;
@@ -74,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: path.resolve(env.ORGPLANE_DATA_DIR || './data'),
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.ORGPLANE_REDIS_PREFIX || 'orgplane-rl:',
     pgSchema: env.ORGPLANE_PG_SCHEMA || undefined,
     adminEmail: env.ORGPLANE_ADMIN_EMAIL || 'admin@localhost',
     publicUrl: (env.PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(

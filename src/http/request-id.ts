@@ -24,8 +24,9 @@ export function requestIdFor(given: string | string[] | undefined): string {
 
 /** Every answer names its request, under both our header and Neon's. */
 export function requestIdHeaders(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-neon-ret-request-id', request.id);
+    done();
   });
 }

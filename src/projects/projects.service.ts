@@ -22,7 +22,7 @@ import {
   insertProject,
   listProjectsPage,
   setIntegrations,
-  type ProjectWithOrgName,
+  type ProjectListRow,
 } from './projects.repository.ts';
 import {
   APPLICATION_TYPES,
@@ -38,7 +38,7 @@ import { DEFAULT_REGION, isRegion, REGIONS } from './regions.ts';
 export const INVALID_CURSOR = 'cursor is not valid: pass pagination.cursor from the previous page';
 
 export interface ProjectsPage {
-  projects: ProjectWithOrgName[];
+  projects: ProjectListRow[];
   /** Id of the last project: present whenever the page is not empty. */
   cursor: string | undefined;
 }
