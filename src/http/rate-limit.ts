@@ -6,9 +6,8 @@
 //     sign-in and set-up attempts), applied by the plugin after authentication.
 // Redis unreachable: requests are served without limits (fail open) and a warning is logged at
 // most once a minute; limits resume when Redis is back.
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RateLimitConfig } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
 import { hashToken, isWellFormedToken } from '../domain/ids.ts';
@@ -26,8 +25,11 @@ export async function rateLimits(
   config: { rateLimit: RateLimitConfig; redisUrl: string | undefined },
 ): Promise<void> {
   if (!config.rateLimit.enabled) return;
+  // Loaded only when used: a server with limits off (or without Redis) keeps them out of memory.
+  const { default: rateLimit } = await import('@fastify/rate-limit');
   let redis: Redis | undefined;
   if (config.redisUrl) {
+    const { Redis } = await import('ioredis');
     let lastWarning = 0;
     redis = new Redis(config.redisUrl, {
       // Fail fast while Redis is away instead of queueing requests behind it.
