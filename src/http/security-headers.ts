@@ -45,7 +45,8 @@ export function securityHeaderSet(): Record<string, string> {
   helmet(OPTIONS)({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => {
     failure = err;
   });
-  if (failure !== undefined) throw failure instanceof Error ? failure : new Error('helmet refused its options');
+  if (failure !== undefined)
+    throw failure instanceof Error ? failure : new Error('helmet refused its options');
   return headers;
 }
 
