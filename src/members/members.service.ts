@@ -40,6 +40,8 @@ export interface MembersPage {
 }
 
 interface Cursor {
+  /** The organization the cursor was issued for: it is valid there only. */
+  g: string;
   s: MemberSortBy;
   o: SortOrder;
   v: string;
@@ -50,14 +52,22 @@ function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-function decodeCursor(raw: string, sortBy: MemberSortBy, order: SortOrder): { value: string; id: string } {
+function decodeCursor(
+  raw: string,
+  orgId: string,
+  sortBy: MemberSortBy,
+  order: SortOrder,
+): { value: string; id: string } {
   let c: Partial<Cursor> | null = null;
   try {
     c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
   } catch {
     c = null;
   }
-  if (!c || typeof c.v !== 'string' || typeof c.i !== 'string') throw badRequest('cursor is not valid');
+  // Another organization's cursor is refused exactly like a malformed one.
+  if (!c || typeof c.v !== 'string' || typeof c.i !== 'string' || c.g !== orgId) {
+    throw badRequest('cursor is not valid');
+  }
   if (c.s !== sortBy || c.o !== order) {
     throw badRequest(
       'cursor was issued for another sort_by or sort_order; repeat the request with the same sorting',
@@ -93,14 +103,14 @@ export class MembersService {
     const sortBy = q.sort_by ?? 'joined_at';
     const sortOrder = q.sort_order ?? 'desc';
     const limit = q.limit ?? DEFAULT_PAGE;
-    const after = q.cursor ? decodeCursor(q.cursor, sortBy, sortOrder) : undefined;
+    const after = q.cursor ? decodeCursor(q.cursor, orgId, sortBy, sortOrder) : undefined;
     const rows = await listMembersPage(k, orgId, { sortBy, order: sortOrder, limit, after });
     const more = rows.length > limit;
     const members = more ? rows.slice(0, limit) : rows;
     const last = members[members.length - 1];
     const next =
       more && last
-        ? encodeCursor({ s: sortBy, o: sortOrder, v: String(last[sortBy]), i: last.id })
+        ? encodeCursor({ g: orgId, s: sortBy, o: sortOrder, v: String(last[sortBy]), i: last.id })
         : undefined;
     return { members, next, sortBy, sortOrder };
   }
