@@ -125,7 +125,7 @@ const file = fs
   .readdirSync(dir)
   .filter((f) => f.endsWith('.cpuprofile'))
   .map((f) => path.join(dir, f))
-  .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
+  .sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]; // the main thread’s (the largest)
 if (!file) throw new Error('no profile written');
 const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: Node[] };
 const total = prof.nodes.reduce((a, x) => a + x.hitCount, 0);

@@ -768,7 +768,7 @@ async function patchAgainstBaseline(
     if (!settings.quick) {
       const rec: Baseline = {
         ref: BASELINE_REF,
-        source: `measured side by side with ${path.basename(ROOT)} by npm run bench (BENCH_BASELINE_DIR)`,
+        source: 'measured side by side with the current build in one npm run bench run (BENCH_BASELINE_DIR)',
         measuredAt: new Date().toISOString(),
         loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100),
         rps: b.rps,

@@ -618,4 +618,51 @@ describe('invitations: configured limits', () => {
       await t2.close();
     }
   });
+
+  test('the hourly limit counts per minute: minutes older than the hour no longer count, and Retry-After names when the oldest counted one leaves the hour', async () => {
+    const t2 = await buildTestApp({ invitationsPerOrgPerHour: 3 });
+    try {
+      const w2 = await buildWorld(t2.services);
+      const orgId = w2.orgA.id;
+      const minute = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().slice(0, 16);
+      // Counters as earlier requests left them: many 2 hours ago, 3 forty minutes ago.
+      await t2.db.kysely
+        .insertInto('invitation_sends')
+        .values([
+          { org_id: orgId, minute: minute(2 * 3600_000), n: 1000 },
+          { org_id: orgId, minute: minute(40 * 60_000), n: 3 },
+        ])
+        .execute();
+      const send = (email: string) =>
+        t2.call('POST', `/api/v2/organizations/${orgId}/invitations`, {
+          token: w2.admin.token,
+          body: { invitations: [{ email, role: 'member' }] },
+        });
+      const over = await send('m1@example.com');
+      assert.equal(over.status, 429, over.text);
+      const retryAfter = Number(over.headers['retry-after']);
+      // The minute 40 minutes ago leaves the hour in about 20 minutes.
+      assert.ok(retryAfter > 19 * 60 && retryAfter <= 20 * 60, `Retry-After ${retryAfter}`);
+      // Once that minute is older than the hour, only the (old) 1000 remain: they do not count.
+      await t2.db.kysely
+        .updateTable('invitation_sends')
+        .set({ minute: minute(61 * 60_000) })
+        .where('org_id', '=', orgId)
+        .where('n', '=', 3)
+        .execute();
+      const ok = await send('m2@example.com');
+      assert.equal(ok.status, 200, ok.text);
+      // The request counted itself, and dropped the minutes past the hour.
+      const rows = await t2.db.kysely
+        .selectFrom('invitation_sends')
+        .select(['minute', 'n'])
+        .where('org_id', '=', orgId)
+        .execute();
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(Number(rows[0]?.n), 1);
+      assert.ok((rows[0]?.minute ?? '') >= minute(60_000), 'the current minute');
+    } finally {
+      await t2.close();
+    }
+  });
 });
