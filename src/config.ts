@@ -27,12 +27,16 @@ export interface Config {
   pgSchema: string | undefined;
   adminEmail: string;
   publicUrl: string;
+  /** Whether publicUrl came from PUBLIC_URL (else it was made from HOST and PORT). */
+  publicUrlFromEnv: boolean;
   /** Addresses (or CIDRs) of reverse proxies whose X-Forwarded-For is believed. */
   trustedProxies: string[];
   rateLimit: RateLimitConfig;
   /** How often batched last-used timestamps are written, in ms. */
   lastUsedFlushMs: number;
   logLevel: string;
+  /** A client must send its request headers within this many ms (slow-loris defence; default 10 s). */
+  headersTimeoutMs: number;
   /** Per-plan project limits; transfers and creates beyond them fail. */
   projectLimits: Record<Plan, number>;
   smtpUrl: string | undefined;
@@ -79,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       /\/+$/,
       '',
     ),
+    publicUrlFromEnv: Boolean(env.PUBLIC_URL),
     trustedProxies: (env.ORGPLANE_TRUSTED_PROXIES || '')
       .split(',')
       .map((s) => s.trim())
@@ -90,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     lastUsedFlushMs: int(env, 'ORGPLANE_LAST_USED_FLUSH_MS', 1000),
     logLevel: env.LOG_LEVEL || 'info',
+    headersTimeoutMs: int(env, 'ORGPLANE_HEADERS_TIMEOUT_MS', 10_000),
     projectLimits: {
       free: int(env, 'ORGPLANE_PROJECT_LIMIT_FREE', 100),
       launch: int(env, 'ORGPLANE_PROJECT_LIMIT_LAUNCH', 100),

@@ -2,15 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts';
 import { buildWorld, createUser, type World } from '../../test/helpers/factories.ts';
+import { openJoinPage, postJoin } from '../../test/helpers/join.ts';
 import { joinLinkIn, startSmtp, type TestSmtp } from '../../test/helpers/smtp.ts';
 import { assertMatchesSpec } from '../../test/helpers/spec.ts';
 import { hashToken } from '../domain/ids.ts';
 
 const uniq = () => Math.random().toString(36).slice(2, 10);
-
-function form(fields: Record<string, string>): string {
-  return new URLSearchParams(fields).toString();
-}
 
 describe('invitations', () => {
   let t: TestApp;
@@ -135,7 +132,8 @@ describe('invitations', () => {
     const url = new URL(link);
     const token = url.searchParams.get('token') ?? '';
 
-    const page = await t.call('GET', `${url.pathname}${url.search}`);
+    const join = await openJoinPage(t, `${url.pathname}${url.search}`);
+    const page = join.page;
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-type']), /text\/html/);
     assert.equal(page.headers['cache-control'], 'no-store');
@@ -144,21 +142,14 @@ describe('invitations', () => {
     assert.match(page.text, /<label for="password">/);
     assert.match(page.text, /Org A/);
 
-    const short = await t.call('POST', '/invitations/accept', {
-      body: form({ token, name: 'Carol', password: 'short', password_confirm: 'short' }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const short = await postJoin(t, join, { name: 'Carol', password: 'short', password_confirm: 'short' });
     assert.equal(short.status, 400);
     assert.match(short.text, /password must be/);
 
-    const done = await t.call('POST', '/invitations/accept', {
-      body: form({
-        token,
-        name: 'Carol <script>',
-        password: 'correct horse battery',
-        password_confirm: 'correct horse battery',
-      }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    const done = await postJoin(t, join, {
+      name: 'Carol <script>',
+      password: 'correct horse battery',
+      password_confirm: 'correct horse battery',
     });
     assert.equal(done.status, 200, done.text);
     assert.ok(!done.text.includes('<script>'), 'the name is escaped');
@@ -206,10 +197,7 @@ describe('invitations', () => {
     const again = await t.call('GET', `/invitations/accept?token=${token}`);
     assert.equal(again.status, 404);
     assert.match(again.text, /not valid/);
-    const replay = await t.call('POST', '/invitations/accept', {
-      body: form({ token, name: 'Mallory', password: 'correct horse battery' }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const replay = await postJoin(t, join, { name: 'Mallory', password: 'correct horse battery' });
     assert.equal(replay.status, 404);
   });
 
@@ -227,13 +215,9 @@ describe('invitations', () => {
       const email = `acc-rev-${i}-${uniq()}@example.com`;
       const res = await invite([email]);
       const id = res.body.invitations[0].id;
-      const path = await linkFor(email);
-      const token = new URL(`http://x${path}`).searchParams.get('token') ?? '';
+      const join = await openJoinPage(t, await linkFor(email));
       const [accept, revoke] = await Promise.all([
-        t.call('POST', '/invitations/accept', {
-          body: form({ token, name: 'Racer', password: 'correct horse battery' }),
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        }),
+        postJoin(t, join, { name: 'Racer', password: 'correct horse battery' }),
         t.call('DELETE', `${base()}/${id}`, { token: w.admin.token }),
       ]);
       const member = await t.db.kysely
@@ -258,14 +242,10 @@ describe('invitations', () => {
     await invite([email], 'member');
     const path = await linkFor(email);
     const user = await t.services.users.create({ email, name: 'Later' });
-    const page = await t.call('GET', path);
-    assert.equal(page.status, 200);
-    assert.match(page.text, /already exists/);
-    const token = new URL(`http://x${path}`).searchParams.get('token') ?? '';
-    const done = await t.call('POST', '/invitations/accept', {
-      body: form({ token }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const join = await openJoinPage(t, path);
+    assert.equal(join.page.status, 200);
+    assert.match(join.page.text, /already exists/);
+    const done = await postJoin(t, join);
     assert.equal(done.status, 200, done.text);
     assert.ok(!/napi_/.test(done.text), 'no key minted for an existing account');
     const m = await t.db.kysely
@@ -634,6 +614,53 @@ describe('invitations: configured limits', () => {
         body: { invitations: [{ email: 'l6@example.com', role: 'member' }] },
       });
       assert.equal(b.status, 200);
+    } finally {
+      await t2.close();
+    }
+  });
+
+  test('the hourly limit counts per minute: minutes older than the hour no longer count, and Retry-After names when the oldest counted one leaves the hour', async () => {
+    const t2 = await buildTestApp({ invitationsPerOrgPerHour: 3 });
+    try {
+      const w2 = await buildWorld(t2.services);
+      const orgId = w2.orgA.id;
+      const minute = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().slice(0, 16);
+      // Counters as earlier requests left them: many 2 hours ago, 3 forty minutes ago.
+      await t2.db.kysely
+        .insertInto('invitation_sends')
+        .values([
+          { org_id: orgId, minute: minute(2 * 3600_000), n: 1000 },
+          { org_id: orgId, minute: minute(40 * 60_000), n: 3 },
+        ])
+        .execute();
+      const send = (email: string) =>
+        t2.call('POST', `/api/v2/organizations/${orgId}/invitations`, {
+          token: w2.admin.token,
+          body: { invitations: [{ email, role: 'member' }] },
+        });
+      const over = await send('m1@example.com');
+      assert.equal(over.status, 429, over.text);
+      const retryAfter = Number(over.headers['retry-after']);
+      // The minute 40 minutes ago leaves the hour in about 20 minutes.
+      assert.ok(retryAfter > 19 * 60 && retryAfter <= 20 * 60, `Retry-After ${retryAfter}`);
+      // Once that minute is older than the hour, only the (old) 1000 remain: they do not count.
+      await t2.db.kysely
+        .updateTable('invitation_sends')
+        .set({ minute: minute(61 * 60_000) })
+        .where('org_id', '=', orgId)
+        .where('n', '=', 3)
+        .execute();
+      const ok = await send('m2@example.com');
+      assert.equal(ok.status, 200, ok.text);
+      // The request counted itself, and dropped the minutes past the hour.
+      const rows = await t2.db.kysely
+        .selectFrom('invitation_sends')
+        .select(['minute', 'n'])
+        .where('org_id', '=', orgId)
+        .execute();
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(Number(rows[0]?.n), 1);
+      assert.ok((rows[0]?.minute ?? '') >= minute(60_000), 'the current minute');
     } finally {
       await t2.close();
     }

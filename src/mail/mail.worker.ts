@@ -1,7 +1,9 @@
 // The outbox relay: claims due messages, sends them over SMTP (nodemailer), records the outcome.
 // At-least-once: a message is marked sent only after the server accepted it; a crash between
 // the two re-sends it once its lease runs out (same Message-ID, so receivers can spot it).
-import nodemailer, { type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type nodemailerTypes from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
@@ -134,6 +136,8 @@ export class MailWorker {
   private getTransport(): Transporter {
     if (!this.transport) {
       const t = this.config.mail.smtpTimeoutMs;
+      // Loaded on first use: a server without SMTP_URL never needs nodemailer in memory.
+      const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof nodemailerTypes;
       this.transport = nodemailer.createTransport({
         url: this.config.smtpUrl,
         connectionTimeout: t,
