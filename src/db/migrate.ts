@@ -33,8 +33,7 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
-export async function migrateToLatest(db: Db): Promise<string[]> {
+async function migrator(db: Db): Promise<Migrator> {
   // Kysely looks for its bookkeeping tables in every schema unless told which one: with several
   // schemas in one database (parallel test files, or other apps) it would find another schema's
   // lock table. Name the schema we actually use.
@@ -43,12 +42,22 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     const r = await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely);
     schema = r.rows[0]?.s ?? undefined;
   }
-  const migrator = new Migrator({
+  return new Migrator({
     db: db.kysely,
     provider: new StaticProvider(db.dialect),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+/** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { error, results } = await (await migrator(db)).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Up to and including `name` (tests of a migration over data written by the ones before it). */
+export async function migrateUpTo(db: Db, name: string): Promise<void> {
+  const { error } = await (await migrator(db)).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }

@@ -372,13 +372,13 @@ export function decide(action: Action, subject: Subject): Decision {
 
 const ROLE_NAMES = ['admin', 'member', 'editor', 'viewer', 'collaborator'] as const;
 
-/** "viewers have read-only access: only organization admins, members and editors can update projects". */
+/** E.g. "viewers have read-only access: only organization admins, members and editors (and users the project is shared with) can update projects". */
 function refusal(rule: Rule, role: MemberRole | null): string {
   const allowed = rule.allow as readonly Grantee[];
   const roles = ROLE_NAMES.filter((r) => allowed.includes(r)).map((r) => `${r}s`);
   const list =
     roles.length <= 1 ? (roles[0] ?? 'admins') : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)}`;
-  const who = `organization ${list}${allowed.includes('shared') ? ' and users the project is shared with' : ''}`;
+  const who = `organization ${list}${allowed.includes('shared') ? ' (and users the project is shared with)' : ''}`;
   const why =
     role === 'viewer'
       ? 'viewers have read-only access: '
