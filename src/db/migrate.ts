@@ -52,12 +52,12 @@ async function migrator(db: Db): Promise<Migrator> {
 /** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await (await migrator(db)).migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** Up to and including `name` (tests of a migration over data written by the ones before it). */
 export async function migrateUpTo(db: Db, name: string): Promise<void> {
   const { error } = await (await migrator(db)).migrateTo(name);
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
 }

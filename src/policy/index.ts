@@ -325,7 +325,7 @@ const ALLOW: Decision = { allow: true };
 /** Pure decision: no I/O, so it can be enumerated into docs/permissions.md and unit-tested. */
 export function decide(action: Action, subject: Subject): Decision {
   const rule: Rule = RULES[action];
-  const allowed = rule.allow as readonly Grantee[];
+  const allowed = rule.allow;
   const notFound = (what: string): Decision => ({
     allow: false,
     code: 'NOT_FOUND',
@@ -374,7 +374,7 @@ const ROLE_NAMES = ['admin', 'member', 'editor', 'viewer', 'collaborator'] as co
 
 /** E.g. "viewers have read-only access: only organization admins, members and editors (and users the project is shared with) can update projects". */
 function refusal(rule: Rule, role: MemberRole | null): string {
-  const allowed = rule.allow as readonly Grantee[];
+  const allowed = rule.allow;
   const roles = ROLE_NAMES.filter((r) => allowed.includes(r)).map((r) => `${r}s`);
   const list =
     roles.length <= 1 ? (roles[0] ?? 'admins') : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)}`;
