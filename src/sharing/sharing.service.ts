@@ -6,7 +6,7 @@
 // project as a collaborator on it, member of its organization or not. The grant and its email are
 // written in one transaction (the outbox); database triggers tell the authenticator's cache.
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation, withTransaction } from '../db/connect.ts';
@@ -96,7 +96,8 @@ export class SharingService {
   ): Promise<ProjectRow> {
     const p = await findProject(db, projectId);
     if (!p || p.deleted_at !== null) throw notFound('project');
-    const trx = db.isTransaction ? (db as Parameters<typeof projectSubject>[3]) : undefined;
+    // Inside a transaction (under the organization's lock) the caller's role is read there.
+    const trx = db.isTransaction ? (db as Transaction<Database>) : undefined;
     authorize(action, await projectSubject(this.access, principal, p, trx));
     return p;
   }
