@@ -14,6 +14,7 @@ import { MembersService } from './members/members.service.ts';
 import { OrganizationsService } from './organizations/organizations.service.ts';
 import { ProjectsService } from './projects/projects.service.ts';
 import { TransfersService } from './projects/transfers.service.ts';
+import { SharingService } from './sharing/sharing.service.ts';
 import { UsersService } from './users/users.service.ts';
 
 export interface Services {
@@ -32,6 +33,8 @@ export interface Services {
   /** The mail outbox relay (SMTP sender); started with the server. */
   mail: MailWorker;
   invitations: InvitationsService;
+  /** Project sharing: grants, revocations, shared projects, sign-up links. */
+  sharing: SharingService;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
@@ -62,6 +65,7 @@ export function createServices(
     sessions: new SessionsService(db),
     mail,
     invitations: new InvitationsService(db, access, config, mail),
+    sharing: new SharingService(db, access, config, mail),
     start() {
       lastUsed.start();
       mail.start();

@@ -125,6 +125,7 @@ describe(`CLI and first start (${DIALECT})`, () => {
       ['users', 'create'],
       ['orgs', 'create'],
       ['members', 'add'],
+      ['members', 'set-role'],
       ['keys', 'create'],
     ];
     const runs = await Promise.all(helps.map((a) => cli(...a, '--help')));
@@ -252,6 +253,26 @@ describe(`CLI and first start (${DIALECT})`, () => {
     assertOneLineError(badPlan, /--plan.*gold/);
     assertOneLineError(unknownUser, /nobody@example\.com/);
     assertOneLineError(badRole, /--role/);
+  });
+
+  test('members add and members set-role take every MemberRole; the only admin stays admin', async () => {
+    const adminEmail = `roles-${randomBytes(3).toString('hex')}@example.com`;
+    const userEmail = `roles-m-${randomBytes(3).toString('hex')}@example.com`;
+    assert.equal((await cli('users', 'create', '--email', adminEmail)).code, 0);
+    assert.equal((await cli('users', 'create', '--email', userEmail)).code, 0);
+    const org = JSON.parse((await cli('orgs', 'create', '--name', 'Roles', '--admin', adminEmail)).stdout);
+    const added = await cli('members', 'add', '--org', org.id, '--email', userEmail, '--role', 'viewer');
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(JSON.parse(added.stdout).role, 'viewer');
+    for (const role of ['collaborator', 'editor', 'member']) {
+      const r = await cli('members', 'set-role', '--org', org.id, '--email', userEmail, '--role', role);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).role, role);
+    }
+    const last = await cli('members', 'set-role', '--org', org.id, '--email', adminEmail, '--role', 'viewer');
+    assertOneLineError(last, /only admin/);
+    const bad = await cli('members', 'set-role', '--org', org.id, '--email', userEmail, '--role', 'owner');
+    assertOneLineError(bad, /--role/);
   });
 
   test('`npx orgplane --help` works from the project root (the package’s own bin)', async () => {

@@ -51,11 +51,16 @@ function common(p: ProjectRow) {
   };
 }
 
+/** Neon's effective_project_permission, when the service computed one (users on organization projects). */
+type WithPermission = { permission?: 'CAN_VIEW' | 'CAN_EDIT' | 'CAN_MANAGE' | undefined };
+const permissionOf = (p: WithPermission) =>
+  p.permission ? { effective_project_permission: p.permission } : {};
+
 /**
  * One flat object literal (no spreads: this runs for every project of every list page); the
  * serializer writes the fields in the schema's order and leaves out the undefined ones.
  */
-export function presentListItem(p: ProjectListRow) {
+export function presentListItem(p: ProjectListRow & WithPermission) {
   return {
     id: p.id,
     platform_id: platformOf(p.region_id),
@@ -76,6 +81,7 @@ export function presentListItem(p: ProjectListRow) {
     updated_at: toWireTime(p.updated_at),
     owner_id: p.owner_id,
     org_id: p.org_id || undefined,
+    effective_project_permission: p.permission,
     active_time: 0,
     org_name: p.org_name || undefined,
     deleted_at: p.deleted_at ? toWireTime(p.deleted_at) : undefined,
@@ -92,10 +98,11 @@ function consumptionPeriod(now = new Date()) {
   return { start: toWireTime(start.toISOString()), end: toWireTime(end.toISOString()) };
 }
 
-export function presentProject(p: ProjectRow) {
+export function presentProject(p: ProjectRow & WithPermission) {
   const period = consumptionPeriod();
   return {
     ...common(p),
+    ...permissionOf(p),
     data_storage_bytes_hour: 0,
     data_transfer_bytes: 0,
     written_data_bytes: 0,

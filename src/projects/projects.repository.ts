@@ -62,6 +62,9 @@ export const LIST_COLUMNS = [
   'p.updated_at',
   'p.deleted_at',
 ] as const;
+/** A whole project row with its organization's name. */
+export type ProjectWithOrgName = ProjectRow & { org_name: string | null };
+
 export type ProjectListRow = Pick<
   ProjectRow,
   | 'id'
@@ -82,11 +85,12 @@ export type ProjectListRow = Pick<
   | 'deleted_at'
 > & { org_name: string | null };
 
-// Shape "live|recoverable all|one any|search first|after limit"; arguments in that order: orgId,
-// then the recovery cutoff, the only project id, the search pattern and the cursor, when used.
+// Shape "live|recoverable all|one everyone|shared any|search first|after limit"; arguments in that
+// order: orgId, then the recovery cutoff, the only project id, the grantee's user id, the search
+// pattern and the cursor, when used.
 // LIMIT is a literal (SQLite plans a bound LIMIT again on every run).
 const projectsPage = preparedQuery((db, shape, ...args: string[]) => {
-  const [deleted, only, search, from, limit] = shape.split(' ');
+  const [deleted, only, shared, search, from, limit] = shape.split(' ');
   let i = 0;
   const next = () => args[i++] as string;
   let q = db
@@ -100,6 +104,21 @@ const projectsPage = preparedQuery((db, shape, ...args: string[]) => {
       ? q.where('p.deleted_at', 'is', null)
       : q.where('p.deleted_at', 'is not', null).where('p.deleted_at', '>', next());
   if (only === 'one') q = q.where('p.id', '=', next());
+  if (shared === 'shared') {
+    const userId = next();
+    // Only projects this user holds a live grant on (a collaborator's view of the organization).
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('project_permissions as pp')
+          .innerJoin('users as u', 'u.email_lower', 'pp.email_lower')
+          .select('pp.id')
+          .whereRef('pp.project_id', '=', 'p.id')
+          .where('u.id', '=', userId)
+          .where('pp.revoked_at', 'is', null),
+      ),
+    );
+  }
   if (search === 'search') {
     const pattern = next();
     q = q.where((eb) =>
@@ -128,6 +147,8 @@ export function listProjectsPage(
   opts: {
     orgId: string;
     onlyProjectId?: string | undefined;
+    /** Only projects this user holds a live grant on (a collaborator's view of the organization). */
+    sharedWithUserId?: string | undefined;
     search?: string | undefined;
     /** true: only deleted projects deleted after this instant (still recoverable). */
     deletedSince?: string | undefined;
@@ -138,11 +159,13 @@ export function listProjectsPage(
   const args = [opts.orgId];
   if (opts.deletedSince !== undefined) args.push(opts.deletedSince);
   if (opts.onlyProjectId !== undefined) args.push(opts.onlyProjectId);
+  if (opts.sharedWithUserId !== undefined) args.push(opts.sharedWithUserId);
   if (opts.search) args.push(likePattern(opts.search));
   if (opts.after) args.push(opts.after.created_at, opts.after.id);
   const shape = [
     opts.deletedSince === undefined ? 'live' : 'recoverable',
     opts.onlyProjectId === undefined ? 'all' : 'one',
+    opts.sharedWithUserId === undefined ? 'everyone' : 'shared',
     opts.search ? 'search' : 'any',
     opts.after ? 'after' : 'first',
     Math.trunc(opts.limit),

@@ -112,7 +112,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
       const pooler = poolerHost(p.endpoint_id, p.region_id);
       const at = presentBranch(p).created_at;
       return reply.code(201).send({
-        project: presentProject(p),
+        project: presentProject({ ...p, permission: r.permission }),
         connection_uris: [
           {
             connection_uri: `postgresql://${p.role_name}:${r.password}@${host}/${p.database_name}?sslmode=require`,
