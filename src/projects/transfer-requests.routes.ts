@@ -43,7 +43,7 @@ export const transferRequestsRoutes: FastifyPluginAsyncTypebox<{
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '') done(null, {});
-    else parseJson(req, body as string, done);
+    else void parseJson(req, body as string, done);
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     if (body === '') done(null, {});
