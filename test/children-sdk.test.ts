@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { createApiClient } from '@neondatabase/api-client';
 import { buildTestApp, type TestApp } from './helpers/app.ts';
-import { buildWorld, createOrg, createOrgKey, createUser, type World } from './helpers/factories.ts';
+import {
+  addMember,
+  buildWorld,
+  createOrg,
+  createOrgKey,
+  createUser,
+  createUserWithPassword,
+  type World,
+} from './helpers/factories.ts';
+import { signIn, withSession } from './helpers/console.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
 type Client = ReturnType<typeof createApiClient>;
@@ -506,5 +515,79 @@ describe("project transfer requests through Neon's SDK", () => {
     });
     assert.equal(ok.status, 204);
     assert.equal(await orgOf(p.project.id), free.id);
+  });
+
+  test('concurrent accepts of one request: exactly one moves the project', async () => {
+    const p = await t.services.projects.createRecord(w.orgA.id, w.admin.id, { name: 'race' });
+    const pid = p.project.id;
+    const req = await client(w.admin.token).createProjectTransferRequest(pid, {});
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        t.call('PUT', `/api/v2/projects/${pid}/transfer_requests/${req.data.id}`, {
+          token: w.outsider.token,
+          body: { org_id: w.orgB.id },
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(
+      statuses,
+      [204, 409, 409, 409, 409, 409, 409, 409],
+      JSON.stringify(results.map((r) => r.text)),
+    );
+    for (const r of results)
+      if (r.status !== 204) assertMatchesSpec('acceptProjectTransferRequest', r.status, r.body);
+    assert.equal(await orgOf(pid), w.orgB.id);
+    const row = await t.db.kysely
+      .selectFrom('project_transfer_requests')
+      .selectAll()
+      .where('id', '=', req.data.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.accepted_by, w.outsider.id);
+    assert.equal(row.accepted_org_id, w.orgB.id);
+  });
+
+  test('the claim link: a console page behind sign-in; accepting from a session needs the CSRF token', async () => {
+    const p = await t.services.projects.createRecord(w.orgA.id, w.admin.id, { name: 'claim' });
+    const pid = p.project.id;
+    const req = await client(w.admin.token).createProjectTransferRequest(pid, {});
+    const claim = new URL((req.data as unknown as { claim_url: string }).claim_url);
+    const anonymous = await t.call('GET', `${claim.pathname}${claim.search}`);
+    assert.equal(anonymous.status, 302);
+    assert.match(String(anonymous.headers.location), /^\/signin\?next=/);
+
+    const person = await createUserWithPassword(t.services, 'claimer');
+    const org = await createOrg(
+      t.services,
+      { id: person.id, email: person.email, token: '', keyId: 0 },
+      'Claimer org',
+    );
+    const s = await signIn(t, person.email, person.password);
+    const page = await t.call('GET', `${claim.pathname}${claim.search}`, { headers: withSession(s) });
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Accept a project transfer/);
+    assert.match(page.text, /\/assets\/claim\.js/);
+    const script = await t.call('GET', '/assets/claim.js');
+    assert.equal(script.status, 200);
+
+    const url = `/api/v2/projects/${pid}/transfer_requests/${req.data.id}`;
+    const noCsrf = await t.call('PUT', url, {
+      headers: withSession(s, { csrf: false }),
+      body: { org_id: org.id },
+    });
+    assert.equal(noCsrf.status, 403);
+    assert.equal(await orgOf(pid), w.orgA.id);
+    const ok = await t.call('PUT', url, { headers: withSession(s), body: { org_id: org.id } });
+    assert.equal(ok.status, 204, ok.text);
+    assert.equal(await orgOf(pid), org.id);
+    // A member (not only an admin) of the destination may accept.
+    const p2 = await t.services.projects.createRecord(w.orgA.id, w.admin.id, { name: 'claim2' });
+    const r2 = await client(w.admin.token).createProjectTransferRequest(p2.project.id, {});
+    const member = await createUser(t.services, 'destmember');
+    await addMember(t.services, org.id, member, 'member');
+    const byMember = await client(member.token).acceptProjectTransferRequest(p2.project.id, r2.data.id, {
+      org_id: org.id,
+    });
+    assert.equal(byMember.status, 204);
   });
 });
