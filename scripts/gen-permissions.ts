@@ -7,7 +7,16 @@ import { decide, RULES, type Action, type Subject } from '../src/policy/index.ts
 const COLUMNS: Array<{ title: string; subject: Subject }> = [
   { title: 'admin (personal key)', subject: { kind: 'user', role: 'admin' } },
   { title: 'member (personal key)', subject: { kind: 'user', role: 'member' } },
-  { title: 'non-member (personal key)', subject: { kind: 'user', role: null } },
+  { title: 'editor (personal key)', subject: { kind: 'user', role: 'editor' } },
+  { title: 'viewer (personal key)', subject: { kind: 'user', role: 'viewer' } },
+  { title: 'viewer, project shared (personal key)', subject: { kind: 'user', role: 'viewer', shared: true } },
+  { title: 'collaborator (personal key)', subject: { kind: 'user', role: 'collaborator', shared: false } },
+  {
+    title: 'collaborator, project shared (personal key)',
+    subject: { kind: 'user', role: 'collaborator', shared: true },
+  },
+  { title: 'non-member (personal key)', subject: { kind: 'user', role: null, shared: false } },
+  { title: 'non-member, project shared (personal key)', subject: { kind: 'user', role: null, shared: true } },
   { title: 'org key (this org)', subject: { kind: 'org_key', sameOrg: true } },
   { title: 'org key (other org)', subject: { kind: 'org_key', sameOrg: false } },
   { title: 'project key (this project)', subject: { kind: 'project_key', sameOrg: true, sameProject: true } },
@@ -23,6 +32,8 @@ function cell(action: Action, subject: Subject): string {
   // Account-level actions do not depend on an organization: only the principal's kind matters.
   if (rule.scope === 'account' && 'sameOrg' in subject && !subject.sameOrg) return '·';
   if (rule.scope === 'account' && subject.kind === 'user' && subject.role !== 'admin') return '·';
+  // A grant is about one project: it changes nothing at the organization level.
+  if (rule.scope !== 'project' && subject.kind === 'user' && subject.shared === true) return '·';
   if (
     rule.scope !== 'project' &&
     subject.kind === 'project_key' &&
@@ -44,6 +55,13 @@ export function render(): string {
     'project does not exist for this caller (the same answer as for a missing one); · not applicable.',
     'Missing, malformed, unknown or revoked keys get **401** everywhere. Account-level rows (about the caller)',
     'show the personal-key column as "admin".',
+    '',
+    "Roles are Neon's MemberRole enum. admin and member are the classic model's roles; editor, viewer and",
+    'collaborator the newer model\'s (Neon: "members become editors"; only admins transfer projects or create',
+    'project-scoped keys there, and managing project access is for project admins). "project shared" columns are',
+    'users holding a live grant on the project acted on (`POST /projects/{project_id}/permissions`); a grant',
+    'changes nothing at the organization level. A collaborator or non-member without a grant gets **404** on',
+    'the project: it does not exist for them.',
     '',
     `| action | method and path | ${COLUMNS.map((c) => c.title).join(' | ')} |`,
     `| --- | --- | ${COLUMNS.map(() => '---').join(' | ')} |`,

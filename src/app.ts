@@ -30,6 +30,7 @@ import { requestIdFor, requestIdHeaders } from './http/request-id.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { lazyCompilers } from './http/validation.ts';
 import { invitationPages } from './invitations/invitations.pages.ts';
+import { sharingPages } from './sharing/sharing.pages.ts';
 import { apiRoutes, sharedSchemas } from './routes.ts';
 import { createServices, type Services } from './services.ts';
 
@@ -132,6 +133,8 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     sessions: services.sessions,
     config,
   });
+  // The page behind a project-sharing sign-up link.
+  await app.register(sharingPages, { sharing: services.sharing, sessions: services.sessions, config });
 
   await app.ready();
   return { app, services };

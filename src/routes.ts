@@ -15,6 +15,8 @@ import { childrenRoutes } from './projects/children.routes.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
 import { transferRequestsRoutes } from './projects/transfer-requests.routes.ts';
 import { OperationSchema, ProjectSchema } from './projects/projects.schemas.ts';
+import { sharingRoutes } from './sharing/sharing.routes.ts';
+import { ProjectPermissionSchema } from './sharing/sharing.schemas.ts';
 import { usersRoutes } from './users/users.routes.ts';
 
 /** Schemas referenced by $id from several routes (published as OpenAPI components). */
@@ -24,6 +26,7 @@ export const sharedSchemas: TSchema[] = [
   ProjectSchema,
   OperationSchema,
   InvitationSchema,
+  ProjectPermissionSchema,
 ];
 
 export async function apiRoutes(api: FastifyInstance, services: Services, config: Config): Promise<void> {
@@ -31,6 +34,8 @@ export async function apiRoutes(api: FastifyInstance, services: Services, config
   await api.register(apiKeysRoutes, { apiKeys: services.apiKeys, config });
   await api.register(organizationsRoutes, { organizations: services.organizations });
   await api.register(membersRoutes, { members: services.members });
+  // Before the projects routes: GET /projects/shared is not a project id.
+  await api.register(sharingRoutes, { sharing: services.sharing });
   await api.register(projectsRoutes, { projects: services.projects, transfers: services.transfers });
   await api.register(childrenRoutes, { children: services.children });
   await api.register(transferRequestsRoutes, { transferRequests: services.transferRequests, config });

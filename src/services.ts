@@ -16,6 +16,7 @@ import { ChildrenService } from './projects/children.service.ts';
 import { ProjectsService } from './projects/projects.service.ts';
 import { TransferRequestsService } from './projects/transfer-requests.service.ts';
 import { TransfersService } from './projects/transfers.service.ts';
+import { SharingService } from './sharing/sharing.service.ts';
 import { UsersService } from './users/users.service.ts';
 
 export interface Services {
@@ -37,6 +38,8 @@ export interface Services {
   /** The mail outbox relay (SMTP sender); started with the server. */
   mail: MailWorker;
   invitations: InvitationsService;
+  /** Project sharing: grants, revocations, shared projects, sign-up links. */
+  sharing: SharingService;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
@@ -70,6 +73,7 @@ export function createServices(
     sessions: new SessionsService(db),
     mail,
     invitations: new InvitationsService(db, access, config, mail),
+    sharing: new SharingService(db, access, config, mail),
     start() {
       lastUsed.start();
       mail.start();

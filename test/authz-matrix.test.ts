@@ -7,7 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildTestApp, type Res, type TestApp } from './helpers/app.ts';
-import { addMember, buildWorld, createOrgKey, createUser, type World } from './helpers/factories.ts';
+import {
+  addMember,
+  buildWorld,
+  createOrgKey,
+  createProjectRecord,
+  createUser,
+  type TestUser,
+  type World,
+} from './helpers/factories.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 import { forgedValidToken, withBadChecksum } from './helpers/tokens.ts';
 
@@ -20,6 +28,12 @@ const AUTHENTICATED = [
   'org_key_a',
   'org_key_b',
   'project_key',
+  'editor',
+  'viewer',
+  /** A collaborator of A with a grant on A1 (and nothing else). */
+  'collaborator',
+  /** A user of no organization with a grant on A1. */
+  'shared',
 ] as const;
 type Authenticated = (typeof AUTHENTICATED)[number];
 type PrincipalName = (typeof UNAUTHENTICATED)[number] | Authenticated;
@@ -28,6 +42,7 @@ const ORG_KEY_MESSAGE = 'not allowed for organization API keys';
 const MISSING_ORG = 'org-nonexistent-00000000';
 const MISSING_MEMBER = '00000000-0000-4000-8000-000000000000';
 const MISSING_KEY = 987654321;
+const MISSING_PROJECT = 'missing-project-00000000';
 
 interface Cell {
   url: string;
@@ -45,10 +60,15 @@ interface Op {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /**
    * Exact status per authenticated principal, in AUTHENTICATED order:
-   *        admin, member, outsider, removed, org_key_a, org_key_b, project_key
+   *        admin, member, outsider, removed, org_key_a, org_key_b, project_key,
+   *        editor, viewer, collaborator (A1 shared), shared (non-member, A1 shared)
    * (Every unauthenticated principal gets 401 everywhere.)
    */
-  expect: readonly [number, number, number, number, number, number, number];
+  expect: readonly [number, number, number, number, number, number, number, number, number, number, number];
+  /** The project acted on is shared with the collaborator and shared principals (docs columns "project shared"). */
+  sharedTarget?: boolean;
+  /** The project acted on is not the project key's own (docs column "other project, same org"). */
+  otherProject?: boolean;
   prepare(p: PrincipalName): Promise<Cell>;
   /** The same request naming a truly missing object: cross-org 404s must answer exactly like it. */
   missing?: () => Cell;
@@ -56,7 +76,7 @@ interface Op {
   keysHaveNoUser?: true;
 }
 
-describe('authorization matrix: every issue-2 operation × every principal', () => {
+describe('authorization matrix: every issue-2 and sharing operation × every principal', () => {
   let t: TestApp;
   let w: World;
   const tokens = {} as Record<PrincipalName, string | undefined>;
@@ -75,10 +95,44 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     return addMember(t.services, w.orgA.id, u, 'member');
   };
   const ok = (res: Res) => res.status >= 200 && res.status < 300;
+  let editor: TestUser;
+  let viewer: TestUser;
+  let collaborator: TestUser;
+  let sharedUser: TestUser;
+  /** Shares a project with the collaborator and the shared principal (as A's admin). */
+  const shareWithGuests = async (projectId: string) => {
+    for (const u of [collaborator, sharedUser]) {
+      const r = await t.call('POST', `/api/v2/projects/${projectId}/permissions`, {
+        token: w.admin.token,
+        body: { email: u.email },
+      });
+      assert.equal(r.status, 200, r.text);
+    }
+  };
+  const liveGrants = async (projectId: string) =>
+    Number(
+      (
+        await t.db.kysely
+          .selectFrom('project_permissions')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('project_id', '=', projectId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  let uniq = 0;
 
   before(async () => {
     t = await buildTestApp();
     w = await buildWorld(t.services);
+    editor = await createUser(t.services, 'editor');
+    viewer = await createUser(t.services, 'viewer');
+    collaborator = await createUser(t.services, 'collaborator');
+    sharedUser = await createUser(t.services, 'shared');
+    await addMember(t.services, w.orgA.id, editor, 'editor');
+    await addMember(t.services, w.orgA.id, viewer, 'viewer');
+    await addMember(t.services, w.orgA.id, collaborator, 'collaborator');
+    await shareWithGuests(w.projectA1);
     Object.assign(tokens, {
       none: undefined,
       garbage: 'garbage',
@@ -92,6 +146,10 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       org_key_a: w.orgKeyA.token,
       org_key_b: w.orgKeyB.token,
       project_key: w.projectKeyA1.token,
+      editor: editor.token,
+      viewer: viewer.token,
+      collaborator: collaborator.token,
+      shared: sharedUser.token,
     } satisfies Record<PrincipalName, string | undefined>);
   });
   after(() => t.close());
@@ -102,7 +160,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'auth:read',
       operationId: 'getAuthDetails',
       method: 'GET',
-      expect: [200, 200, 200, 200, 200, 200, 200],
+      expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],
       prepare: async () => ({ url: '/api/v2/auth' }),
     },
     {
@@ -111,7 +169,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       operationId: 'getCurrentUserInfo',
       method: 'GET',
       // Keys have no user behind them: 404, as Neon answers.
-      expect: [200, 200, 200, 200, 404, 404, 404],
+      expect: [200, 200, 200, 200, 404, 404, 404, 200, 200, 200, 200],
       keysHaveNoUser: true,
       prepare: async () => ({ url: '/api/v2/users/me' }),
     },
@@ -120,7 +178,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'user:list_organizations',
       operationId: 'getCurrentUserOrganizations',
       method: 'GET',
-      expect: [200, 200, 200, 200, 200, 200, 200],
+      expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],
       prepare: async () => ({ url: '/api/v2/users/me/organizations' }),
     },
     {
@@ -128,7 +186,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'personal_api_key:list',
       operationId: 'listApiKeys',
       method: 'GET',
-      expect: [200, 200, 200, 200, 403, 403, 403],
+      expect: [200, 200, 200, 200, 403, 403, 403, 200, 200, 200, 200],
       prepare: async () => ({ url: '/api/v2/api_keys' }),
     },
     {
@@ -136,7 +194,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'personal_api_key:create',
       operationId: 'createApiKey',
       method: 'POST',
-      expect: [200, 200, 200, 200, 403, 403, 403],
+      expect: [200, 200, 200, 200, 403, 403, 403, 200, 200, 200, 200],
       prepare: async () => {
         const before = await countRows('api_keys');
         return {
@@ -152,7 +210,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'personal_api_key:revoke',
       operationId: 'revokeApiKey',
       method: 'DELETE',
-      expect: [200, 404, 404, 404, 403, 403, 403],
+      expect: [200, 404, 404, 404, 403, 403, 403, 404, 404, 404, 404],
       prepare: async () => {
         const { row } = await t.services.apiKeys.createPersonalFor(w.admin.id, 'target');
         return {
@@ -174,7 +232,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'organization:create',
       operationId: 'getOrganization',
       method: 'POST',
-      expect: [201, 201, 201, 201, 403, 403, 403],
+      expect: [201, 201, 201, 201, 403, 403, 403, 201, 201, 201, 201],
       prepare: async () => {
         const before = await countRows('organizations');
         return {
@@ -189,7 +247,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'organization:read',
       operationId: 'getOrganization',
       method: 'GET',
-      expect: [200, 200, 404, 404, 200, 404, 403],
+      expect: [200, 200, 404, 404, 200, 404, 403, 200, 200, 403, 404],
       prepare: async () => ({
         url: `/api/v2/organizations/${w.orgA.id}`,
         verify: async (res) => {
@@ -203,7 +261,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'org_api_key:list',
       operationId: 'listOrgApiKeys',
       method: 'GET',
-      expect: [200, 200, 404, 404, 200, 404, 403],
+      expect: [200, 200, 404, 404, 200, 404, 403, 200, 403, 403, 404],
       prepare: async () => ({ url: `/api/v2/organizations/${w.orgA.id}/api_keys` }),
       missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/api_keys` }),
     },
@@ -212,7 +270,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'org_api_key:create',
       operationId: 'createOrgApiKey',
       method: 'POST',
-      expect: [200, 403, 404, 404, 403, 404, 403],
+      expect: [200, 403, 404, 404, 403, 404, 403, 403, 403, 403, 404],
       prepare: async () => {
         const before = await countRows('api_keys', ['org_id', w.orgA.id]);
         return {
@@ -232,7 +290,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'project_api_key:create',
       operationId: 'createOrgApiKey',
       method: 'POST',
-      expect: [200, 200, 404, 404, 403, 404, 403],
+      expect: [200, 200, 404, 404, 403, 404, 403, 403, 403, 403, 404],
       prepare: async () => {
         const before = await countRows('api_keys', ['org_id', w.orgA.id]);
         return {
@@ -255,7 +313,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'org_api_key:revoke',
       operationId: 'revokeOrgApiKey',
       method: 'DELETE',
-      expect: [200, 403, 404, 404, 200, 404, 403],
+      expect: [200, 403, 404, 404, 200, 404, 403, 403, 403, 403, 404],
       prepare: async () => {
         const key = await createOrgKey(t.services, w.orgA.id, w.admin);
         return {
@@ -273,7 +331,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'member:list',
       operationId: 'getOrganizationMembers',
       method: 'GET',
-      expect: [200, 200, 404, 404, 200, 404, 403],
+      expect: [200, 200, 404, 404, 200, 404, 403, 200, 200, 403, 404],
       prepare: async () => ({ url: `/api/v2/organizations/${w.orgA.id}/members` }),
       missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/members` }),
     },
@@ -282,7 +340,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'member:read',
       operationId: 'getOrganizationMember',
       method: 'GET',
-      expect: [200, 200, 404, 404, 200, 404, 403],
+      expect: [200, 200, 404, 404, 200, 404, 403, 200, 200, 403, 404],
       prepare: async () => ({ url: `/api/v2/organizations/${w.orgA.id}/members/${w.memberRow.id}` }),
       missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/members/${w.memberRow.id}` }),
     },
@@ -292,7 +350,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'member:update',
       operationId: 'updateOrganizationMember',
       method: 'PATCH',
-      expect: [200, 403, 404, 404, 200, 404, 403],
+      expect: [200, 403, 404, 404, 200, 404, 403, 403, 403, 403, 404],
       prepare: async () => {
         const target = await freshMember();
         return {
@@ -311,7 +369,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'member:update',
       operationId: 'updateOrganizationMember',
       method: 'PATCH',
-      expect: [200, 403, 404, 404, 200, 404, 403],
+      expect: [200, 403, 404, 404, 200, 404, 403, 403, 403, 403, 404],
       prepare: async () => {
         const target = await freshMember();
         return {
@@ -328,7 +386,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       action: 'member:remove',
       operationId: 'removeOrganizationMember',
       method: 'DELETE',
-      expect: [200, 403, 404, 404, 403, 404, 403],
+      expect: [200, 403, 404, 404, 403, 404, 403, 403, 403, 403, 404],
       prepare: async () => {
         const target = await freshMember();
         return {
@@ -337,6 +395,170 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
         };
       },
       missing: () => ({ url: `/api/v2/organizations/${MISSING_ORG}/members/${MISSING_MEMBER}` }),
+    },
+    // Projects and sharing: A1 is shared with the collaborator and the shared principal, A2 is not.
+    {
+      name: 'GET /projects/{project_id} (shared with the guests)',
+      action: 'project:read',
+      operationId: 'getProject',
+      method: 'GET',
+      sharedTarget: true,
+      expect: [200, 200, 404, 404, 200, 404, 200, 200, 200, 200, 200],
+      prepare: async () => ({ url: `/api/v2/projects/${w.projectA1}` }),
+      missing: () => ({ url: `/api/v2/projects/${MISSING_PROJECT}` }),
+    },
+    {
+      // A collaborator never sees another project of the organization: it answers like a missing one.
+      name: 'GET /projects/{project_id} (not shared)',
+      action: 'project:read',
+      operationId: 'getProject',
+      method: 'GET',
+      otherProject: true,
+      expect: [200, 200, 404, 404, 200, 404, 404, 200, 200, 404, 404],
+      prepare: async () => ({ url: `/api/v2/projects/${w.projectA2}` }),
+      missing: () => ({ url: `/api/v2/projects/${MISSING_PROJECT}` }),
+    },
+    {
+      name: 'GET /projects?org_id',
+      action: 'project:list',
+      operationId: 'listProjects',
+      method: 'GET',
+      expect: [200, 200, 404, 404, 200, 404, 200, 200, 200, 200, 404],
+      prepare: async (p) => ({
+        url: `/api/v2/projects?org_id=${w.orgA.id}&limit=400`,
+        verify: async (res) => {
+          if (!ok(res)) return;
+          const ids: string[] = res.body.projects.map((x: { id: string }) => x.id);
+          if (p === 'collaborator' || p === 'project_key') assert.deepEqual(ids, [w.projectA1], p);
+          else assert.ok(ids.includes(w.projectA1) && ids.includes(w.projectA2), p);
+        },
+      }),
+      missing: () => ({ url: `/api/v2/projects?org_id=${MISSING_ORG}` }),
+    },
+    {
+      // Viewers cannot write; a grant makes the guests editors of that one project.
+      name: 'PATCH /projects/{project_id}',
+      action: 'project:update',
+      operationId: 'updateProject',
+      method: 'PATCH',
+      sharedTarget: true,
+      expect: [200, 200, 404, 404, 200, 404, 200, 200, 403, 200, 200],
+      prepare: async () => {
+        const name = `matrix-${++uniq}`;
+        return {
+          url: `/api/v2/projects/${w.projectA1}`,
+          body: { project: { name } },
+          verify: async (res) => {
+            const row = await t.db.kysely
+              .selectFrom('projects')
+              .select('name')
+              .where('id', '=', w.projectA1)
+              .executeTakeFirstOrThrow();
+            assert.equal(row.name === name, ok(res), 'renamed iff allowed');
+          },
+        };
+      },
+      missing: () => ({ url: `/api/v2/projects/${MISSING_PROJECT}`, body: { project: { name: 'x' } } }),
+    },
+    {
+      // A fresh project shared with the guests: only organization admins (and A's key) delete it.
+      name: 'DELETE /projects/{project_id}',
+      action: 'project:delete',
+      operationId: 'deleteProject',
+      method: 'DELETE',
+      sharedTarget: true,
+      otherProject: true,
+      expect: [200, 403, 404, 404, 200, 404, 404, 403, 403, 403, 403],
+      prepare: async () => {
+        const id = await createProjectRecord(t.services, w.orgA.id, w.admin.id, 'to-delete');
+        await shareWithGuests(id);
+        return {
+          url: `/api/v2/projects/${id}`,
+          verify: async (res) => {
+            const row = await t.db.kysely
+              .selectFrom('projects')
+              .select('deleted_at')
+              .where('id', '=', id)
+              .executeTakeFirstOrThrow();
+            assert.equal(row.deleted_at !== null, ok(res), 'deleted iff allowed');
+          },
+        };
+      },
+      missing: () => ({ url: `/api/v2/projects/${MISSING_PROJECT}` }),
+    },
+    {
+      name: 'GET /projects/{project_id}/permissions',
+      action: 'project_permission:list',
+      operationId: 'listProjectPermissions',
+      method: 'GET',
+      sharedTarget: true,
+      expect: [200, 200, 404, 404, 200, 404, 200, 200, 403, 200, 200],
+      prepare: async () => ({ url: `/api/v2/projects/${w.projectA1}/permissions` }),
+      missing: () => ({ url: `/api/v2/projects/${MISSING_PROJECT}/permissions` }),
+    },
+    {
+      name: 'POST /projects/{project_id}/permissions',
+      action: 'project_permission:grant',
+      operationId: 'grantPermissionToProject',
+      method: 'POST',
+      sharedTarget: true,
+      expect: [200, 200, 404, 404, 200, 404, 200, 403, 403, 200, 200],
+      prepare: async () => {
+        const before = await liveGrants(w.projectA1);
+        return {
+          url: `/api/v2/projects/${w.projectA1}/permissions`,
+          body: { email: `grantee-${++uniq}@example.com` },
+          verify: async (res) => assert.equal(await liveGrants(w.projectA1), before + (ok(res) ? 1 : 0)),
+        };
+      },
+      missing: () => ({
+        url: `/api/v2/projects/${MISSING_PROJECT}/permissions`,
+        body: { email: 'missing@example.com' },
+      }),
+    },
+    {
+      // The target is always a fresh grant of A1 to someone else.
+      name: 'DELETE /projects/{project_id}/permissions/{permission_id}',
+      action: 'project_permission:revoke',
+      operationId: 'revokePermissionFromProject',
+      method: 'DELETE',
+      sharedTarget: true,
+      expect: [200, 200, 404, 404, 200, 404, 200, 403, 403, 200, 200],
+      prepare: async () => {
+        const g = await t.call('POST', `/api/v2/projects/${w.projectA1}/permissions`, {
+          token: w.admin.token,
+          body: { email: `revokee-${++uniq}@example.com` },
+        });
+        return {
+          url: `/api/v2/projects/${w.projectA1}/permissions/${g.body.id}`,
+          verify: async (res) => {
+            const row = await t.db.kysely
+              .selectFrom('project_permissions')
+              .select('revoked_at')
+              .where('id', '=', g.body.id)
+              .executeTakeFirstOrThrow();
+            assert.equal(row.revoked_at !== null, ok(res), 'revoked iff allowed');
+          },
+        };
+      },
+      missing: () => ({ url: `/api/v2/projects/${MISSING_PROJECT}/permissions/${MISSING_MEMBER}` }),
+    },
+    {
+      name: 'GET /projects/shared',
+      action: 'project:list_shared',
+      operationId: 'listSharedProjects',
+      method: 'GET',
+      expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],
+      prepare: async (p) => ({
+        url: '/api/v2/projects/shared?limit=400',
+        verify: async (res) => {
+          if (!ok(res)) return;
+          const ids: string[] = res.body.projects.map((x: { id: string }) => x.id);
+          if (p === 'collaborator' || p === 'shared') {
+            assert.ok(ids.includes(w.projectA1) && !ids.includes(w.projectA2), `${p}: ${ids.join(',')}`);
+          } else assert.deepEqual(ids, [], p);
+        },
+      }),
     },
   ];
 
@@ -430,14 +652,24 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
       org_key_a: 'org key (this org)',
       org_key_b: 'org key (other org)',
       project_key: 'project key (this project)',
+      editor: 'editor (personal key)',
+      viewer: 'viewer (personal key)',
+      collaborator: 'collaborator (personal key)',
+      shared: 'non-member (personal key)',
+    };
+    const columnFor = (op: Op, p: Authenticated): string => {
+      if (op.sharedTarget && p === 'collaborator') return 'collaborator, project shared (personal key)';
+      if (op.sharedTarget && p === 'shared') return 'non-member, project shared (personal key)';
+      if (op.otherProject && p === 'project_key') return 'project key (other project, same org)';
+      return column[p];
     };
     let compared = 0;
     for (const op of ops) {
       const row = rows.get(op.action);
       assert.ok(row, `docs/permissions.md has a row for ${op.action}`);
       for (const p of AUTHENTICATED) {
-        const documented: string | undefined = row[header.indexOf(column[p])];
-        assert.ok(documented !== undefined, `${op.action}: column ${column[p]}`);
+        const documented: string | undefined = row[header.indexOf(columnFor(op, p))];
+        assert.ok(documented !== undefined, `${op.action}: column ${columnFor(op, p)}`);
         if (documented === '·') continue;
         const status = observed.get(op.name)?.get(p);
         assert.ok(status !== undefined, `${op.name} × ${p} was run`);
@@ -835,4 +1067,123 @@ test("routes hold no role checks: every allow/deny is the policy module's", () =
     assert.doesNotMatch(text, /\brole\s*[!=]==|\.kind\s*[!=]==|['"]admin['"]|\b(authorize|decide|can)\(/, f);
     assert.doesNotMatch(text, /from '\.\.\/policy/, `${f} imports the policy: decisions belong in services`);
   }
+});
+
+describe('decided cells: project grants', () => {
+  let t: TestApp;
+  let w: World;
+  before(async () => {
+    t = await buildTestApp();
+    w = await buildWorld(t.services);
+  });
+  after(() => t.close());
+
+  const body = (res: Res) => {
+    const { request_id: _ignored, ...rest } = res.body as Record<string, unknown>;
+    return rest;
+  };
+
+  test('a collaborator never sees another project of the organization; a revoked grant answers 404 on the next request', async () => {
+    const collaborator = await createUser(t.services, 'collab');
+    await addMember(t.services, w.orgA.id, collaborator, 'collaborator');
+    const more = [];
+    for (let i = 0; i < 3; i++)
+      more.push(await createProjectRecord(t.services, w.orgA.id, w.admin.id, `x${i}`));
+    const others = [w.projectA2, ...more];
+    const g = await t.call('POST', `/api/v2/projects/${w.projectA1}/permissions`, {
+      token: w.member.token,
+      body: { email: collaborator.email },
+    });
+    assert.equal(g.status, 200);
+
+    const missing = await t.call('GET', '/api/v2/projects/missing-project-00000000', {
+      token: collaborator.token,
+    });
+    assert.equal(missing.status, 404);
+    for (const id of others) {
+      for (const [method, url, payload] of [
+        ['GET', `/api/v2/projects/${id}`, undefined],
+        ['PATCH', `/api/v2/projects/${id}`, { project: { name: 'x' } }],
+        ['GET', `/api/v2/projects/${id}/permissions`, undefined],
+        ['POST', `/api/v2/projects/${id}/permissions`, { email: collaborator.email }],
+      ] as const) {
+        const res = await t.call(method, url, { token: collaborator.token, body: payload });
+        assert.equal(res.status, 404, `${method} ${url}`);
+        assert.deepEqual(body(res), body(missing), `${method} ${url}: like a missing project`);
+      }
+    }
+    const list = await t.call('GET', `/api/v2/projects?org_id=${w.orgA.id}&limit=400`, {
+      token: collaborator.token,
+    });
+    assert.deepEqual(
+      list.body.projects.map((p: { id: string }) => p.id),
+      [w.projectA1],
+    );
+    const shared = await t.call('GET', '/api/v2/projects/shared', { token: collaborator.token });
+    assert.deepEqual(
+      shared.body.projects.map((p: { id: string }) => p.id),
+      [w.projectA1],
+    );
+
+    // Warm the principal's memo, then revoke: the very next request is decided on the new state.
+    for (let i = 0; i < 2; i++) {
+      assert.equal(
+        (await t.call('GET', `/api/v2/projects/${w.projectA1}`, { token: collaborator.token })).status,
+        200,
+      );
+    }
+    const revoked = await t.call('DELETE', `/api/v2/projects/${w.projectA1}/permissions/${g.body.id}`, {
+      token: w.admin.token,
+    });
+    assert.equal(revoked.status, 200);
+    assertMatchesSpec('revokePermissionFromProject', revoked.status, revoked.body);
+    const after = await t.call('GET', `/api/v2/projects/${w.projectA1}`, { token: collaborator.token });
+    assert.equal(after.status, 404);
+    assertMatchesSpec('getProject', after.status, after.body);
+    assert.deepEqual(body(after), body(missing));
+    const empty = await t.call('GET', `/api/v2/projects?org_id=${w.orgA.id}`, { token: collaborator.token });
+    assert.deepEqual(empty.body.projects, []);
+    const noneShared = await t.call('GET', '/api/v2/projects/shared', { token: collaborator.token });
+    assert.deepEqual(noneShared.body, { projects: [] });
+  });
+
+  test('a grant lifts a viewer to CAN_EDIT on that project only; revoked, the viewer is read-only again at once', async () => {
+    const viewer = await createUser(t.services, 'viewer');
+    await addMember(t.services, w.orgA.id, viewer, 'viewer');
+    const patch = (id: string) =>
+      t.call('PATCH', `/api/v2/projects/${id}`, { token: viewer.token, body: { project: { name: 'v' } } });
+    assert.equal((await patch(w.projectA1)).status, 403);
+    const g = await t.call('POST', `/api/v2/projects/${w.projectA1}/permissions`, {
+      token: w.admin.token,
+      body: { email: viewer.email },
+    });
+    assert.equal((await patch(w.projectA1)).status, 200);
+    assert.equal((await patch(w.projectA2)).status, 403);
+    await t.call('DELETE', `/api/v2/projects/${w.projectA1}/permissions/${g.body.id}`, {
+      token: w.admin.token,
+    });
+    const again = await patch(w.projectA1);
+    assert.equal(again.status, 403);
+    assertMatchesSpec('updateProject', again.status, again.body);
+    assert.match(again.body.message, /viewers have read-only access/);
+    const read = await t.call('GET', `/api/v2/projects/${w.projectA1}`, { token: viewer.token });
+    assert.equal(read.body.project.effective_project_permission, 'CAN_VIEW');
+  });
+
+  test('removing a member who holds a grant keeps the grant: the project stays reachable, the organization does not', async () => {
+    const u = await createUser(t.services, 'leaving');
+    const row = await addMember(t.services, w.orgA.id, u, 'member');
+    await t.call('POST', `/api/v2/projects/${w.projectA1}/permissions`, {
+      token: w.admin.token,
+      body: { email: u.email },
+    });
+    assert.equal((await t.call('GET', `/api/v2/projects/${w.projectA2}`, { token: u.token })).status, 200);
+    const removed = await t.call('DELETE', `/api/v2/organizations/${w.orgA.id}/members/${row.id}`, {
+      token: w.admin.token,
+    });
+    assert.equal(removed.status, 200);
+    assert.equal((await t.call('GET', `/api/v2/projects/${w.projectA2}`, { token: u.token })).status, 404);
+    assert.equal((await t.call('GET', `/api/v2/organizations/${w.orgA.id}`, { token: u.token })).status, 404);
+    assert.equal((await t.call('GET', `/api/v2/projects/${w.projectA1}`, { token: u.token })).status, 200);
+  });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { createApiClient, MemberRole } from '@neondatabase/api-client';
 import { buildTestApp, type TestApp } from './helpers/app.ts';
-import { buildWorld, createUser, type World } from './helpers/factories.ts';
+import { buildWorld, createProjectRecord, createUser, type World } from './helpers/factories.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
 type Client = ReturnType<typeof createApiClient>;
@@ -219,12 +219,12 @@ describe('the Neon SDK against orgplane', () => {
     assertMatchesSpec('updateOrganizationMember', down.status, down.data);
     assert.equal(down.data.role, 'member');
 
-    const editor = await failure(
-      'updateOrganizationMember',
-      admin.updateOrganizationMember(w.orgA.id, row.id, { role: MemberRole.Editor }),
-    );
-    assert.equal(editor.status, 400);
-    assert.match(editor.body.message, /editor/);
+    // Every value of Neon's MemberRole enum is offered.
+    for (const role of [MemberRole.Editor, MemberRole.Viewer, MemberRole.Collaborator, MemberRole.Member]) {
+      const changed = await admin.updateOrganizationMember(w.orgA.id, row.id, { role });
+      assertMatchesSpec('updateOrganizationMember', changed.status, changed.data);
+      assert.equal(changed.data.role, role);
+    }
     const lastAdmin = await failure(
       'updateOrganizationMember',
       admin.updateOrganizationMember(w.orgA.id, w.adminMember.id, { role: MemberRole.Member }),
@@ -240,6 +240,79 @@ describe('the Neon SDK against orgplane', () => {
     assertMatchesSpec('removeOrganizationMember', removed.status, removed.data);
     const gone = await failure('getOrganizationMember', admin.getOrganizationMember(w.orgA.id, row.id));
     assert.equal(gone.status, 404);
+  });
+
+  test('grantPermissionToProject, listProjectPermissions, listSharedProjects, revokePermissionFromProject', async () => {
+    const guest = await createUser(t.services, 'sdkguest');
+    const guestClient = createApiClient({ apiKey: guest.token, baseURL });
+    const project = await createProjectRecord(t.services, w.orgA.id, w.admin.id, 'sdk-shared');
+
+    const granted = await member.grantPermissionToProject(project, { email: guest.email });
+    assert.equal(granted.status, 200);
+    assertMatchesSpec('grantPermissionToProject', granted.status, granted.data);
+    assert.equal(granted.data.granted_to_email, guest.email);
+
+    const listed = await admin.listProjectPermissions(project);
+    assertMatchesSpec('listProjectPermissions', listed.status, listed.data);
+    assert.deepEqual(
+      listed.data.project_permissions.map((p) => p.id),
+      [granted.data.id],
+    );
+
+    const sharedList = await guestClient.listSharedProjects({ limit: 100 });
+    assertMatchesSpec('listSharedProjects', sharedList.status, sharedList.data);
+    assert.deepEqual(
+      sharedList.data.projects.map((p) => p.id),
+      [project],
+    );
+    assert.equal(sharedList.data.projects[0]?.effective_project_permission, 'CAN_EDIT');
+    const got = await guestClient.getProject(project);
+    assertMatchesSpec('getProject', got.status, got.data);
+    assert.equal(got.data.project.effective_project_permission, 'CAN_EDIT');
+    // Keys are not users: nothing is shared with them (Neon's CLI still calls this).
+    const byKey = await orgKey.listSharedProjects({ limit: 100 });
+    assertMatchesSpec('listSharedProjects', byKey.status, byKey.data);
+    assert.deepEqual(byKey.data, { projects: [] });
+
+    const revoked = await admin.revokePermissionFromProject(project, granted.data.id);
+    assertMatchesSpec('revokePermissionFromProject', revoked.status, revoked.data);
+    assert.equal(revoked.data.id, granted.data.id);
+    assert.ok(revoked.data.revoked_at);
+    const gone = await failure('getProject', guestClient.getProject(project));
+    assert.equal(gone.status, 404);
+    const none = await guestClient.listSharedProjects({});
+    assert.deepEqual(none.data, { projects: [] });
+
+    const bad = await failure(
+      'grantPermissionToProject',
+      admin.grantPermissionToProject(project, { email: 'not-an-email' }),
+    );
+    assert.equal(bad.status, 400);
+    const missing = await failure(
+      'revokePermissionFromProject',
+      admin.revokePermissionFromProject(project, '00000000-0000-4000-8000-000000000000'),
+    );
+    assert.equal(missing.status, 404);
+  });
+
+  test('every MemberRole through invitations; a viewer reads but cannot write (403)', async () => {
+    const viewer = await createUser(t.services, 'sdkviewer');
+    const inv = await admin.createOrganizationInvitations(w.orgA.id, {
+      invitations: [{ email: viewer.email, role: MemberRole.Viewer }],
+    });
+    assertMatchesSpec('createOrganizationInvitations', inv.status, inv.data);
+    assert.equal(inv.data.invitations[0]?.role, 'viewer');
+    const viewerClient = createApiClient({ apiKey: viewer.token, baseURL });
+    const org = await viewerClient.getOrganization(w.orgA.id);
+    assertMatchesSpec('getOrganization', org.status, org.data);
+    const p = await viewerClient.getProject(w.projectA1);
+    assert.equal(p.data.project.effective_project_permission, 'CAN_VIEW');
+    const write = await failure(
+      'updateProject',
+      viewerClient.updateProject(w.projectA1, { project: { name: 'no' } }),
+    );
+    assert.equal(write.status, 403);
+    assert.match(write.body.message, /viewers have read-only access/);
   });
 
   test('errors surface the status, our message and the request id', async () => {

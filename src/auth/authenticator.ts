@@ -6,7 +6,8 @@
 //
 // The cache (token hash → principal and the roles it has looked up) belongs to one *access
 // version*. Database triggers (migration 0006) mark every change to a row that decides access —
-// a key revoked or deleted, a membership added, changed or removed, a project moved or deleted —
+// a key revoked or deleted, a membership added, changed or removed, a project moved or deleted,
+// a project shared or its grant revoked (0007) —
 // whichever process or tool made it:
 //   SQLite: triggers bump access_version.n, and every request reads it first (one indexed read of
 //     the shared file), so every change from any process is seen on the very next request.
@@ -24,6 +25,7 @@ import type { Principal } from '../domain/principal.ts';
 import type { Subject } from '../policy/index.ts';
 import { findActiveKeyByHash } from '../api-keys/api-keys.repository.ts';
 import { findRole } from '../members/members.repository.ts';
+import { hasLiveGrant } from '../sharing/sharing.repository.ts';
 import { readAccessVersion } from './auth.repository.ts';
 
 /** At most this many keys are cached; past it the cache starts again (bounded memory). */
@@ -36,7 +38,12 @@ interface Entry {
   version: number;
   /** Roles of a user principal, by organization (null: not a member), as read in that version. */
   roles: Map<string, MemberRole | null>;
+  /** Whether a user principal holds a live grant, by project, as read in that version. */
+  grants: Map<string, boolean>;
 }
+
+/** Roles whose organization-wide rights include everything a project grant gives (no lookup needed). */
+const GRANT_COVERED: ReadonlySet<MemberRole | null> = new Set<MemberRole | null>(['admin', 'member']);
 
 /** What the authenticator needs to learn that its key was used (batched last-used times). */
 export interface KeyUseRecorder {
@@ -104,7 +111,7 @@ export class Authenticator {
       if (!key) return null;
       const principal = toPrincipal(key);
       if (!principal) return null;
-      entry = { principal, keyId: key.id, version: version ?? -1, roles: new Map() };
+      entry = { principal, keyId: key.id, version: version ?? -1, roles: new Map(), grants: new Map() };
       // Kept only if nothing moved while it was read: a read that raced a change is not cached.
       if (version !== null && this.usable(version)) {
         if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
@@ -127,8 +134,11 @@ export class Authenticator {
     trx?: Transaction<Database>,
   ): Promise<Subject> {
     switch (principal.kind) {
-      case 'user':
-        return { kind: 'user', role: await this.roleOf(principal.userId, orgId, principal, trx) };
+      case 'user': {
+        const role = await this.roleOf(principal.userId, orgId, principal, trx);
+        if (projectId === undefined || GRANT_COVERED.has(role)) return { kind: 'user', role };
+        return { kind: 'user', role, shared: await this.sharedWith(principal, projectId, trx) };
+      }
       case 'org_key':
         return { kind: 'org_key', sameOrg: principal.orgId === orgId };
       case 'project_key':
@@ -158,6 +168,23 @@ export class Authenticator {
     const role = await findRole(this.db.kysely, orgId, userId);
     if (this.usable(entry.version)) entry.roles.set(orgId, role);
     return role;
+  }
+
+  /** Whether the user holds a live grant on the project (a share), memoised like roles. */
+  async sharedWith(
+    principal: Extract<Principal, { kind: 'user' }>,
+    projectId: string,
+    trx?: Kysely<Database>,
+  ): Promise<boolean> {
+    if (trx) return hasLiveGrant(trx, principal.userId, projectId);
+    const entry = this.entryOf.get(principal);
+    if (!entry || !this.usable(entry.version))
+      return hasLiveGrant(this.db.kysely, principal.userId, projectId);
+    const known = entry.grants.get(projectId);
+    if (known !== undefined) return known;
+    const shared = await hasLiveGrant(this.db.kysely, principal.userId, projectId);
+    if (this.usable(entry.version)) entry.grants.set(projectId, shared);
+    return shared;
   }
 
   /** For tests and diagnostics: how many keys are cached. */

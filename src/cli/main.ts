@@ -4,6 +4,7 @@ import pino from 'pino';
 import { loadConfig, PLANS, type Plan } from '../config.ts';
 import { openDatabase, type Db } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { MEMBER_ROLES, type MemberRole } from '../db/schema.ts';
 import { AppError } from '../domain/errors.ts';
 import { createServices, type Services } from '../services.ts';
 
@@ -120,10 +121,22 @@ members
   .description('add an existing user to an organization')
   .requiredOption('--org <org_id>', 'organization id')
   .requiredOption('--email <email>', "the user's email")
-  .addOption(new Option('--role <role>', 'role').choices(['admin', 'member']).default('member'))
-  .action(async (o: { org: string; email: string; role: 'admin' | 'member' }) => {
+  .addOption(new Option('--role <role>', 'role').choices(MEMBER_ROLES).default('member'))
+  .action(async (o: { org: string; email: string; role: MemberRole }) => {
     await withServices(async (s) => {
       const m = await s.members.add(o.org, o.email, o.role);
+      print({ id: m.id, org_id: m.org_id, user_id: m.user_id, role: m.role });
+    });
+  });
+members
+  .command('set-role')
+  .description("change a member's role (never the organization's only admin)")
+  .requiredOption('--org <org_id>', 'organization id')
+  .requiredOption('--email <email>', "the member's email")
+  .addOption(new Option('--role <role>', 'role').choices(MEMBER_ROLES).makeOptionMandatory())
+  .action(async (o: { org: string; email: string; role: MemberRole }) => {
+    await withServices(async (s) => {
+      const m = await s.members.setRoleByEmail(o.org, o.email, o.role);
       print({ id: m.id, org_id: m.org_id, user_id: m.user_id, role: m.role });
     });
   });

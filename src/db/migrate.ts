@@ -7,6 +7,7 @@ import * as m0003 from './migrations/0003_invitations.ts';
 import * as m0004 from './migrations/0004_sessions.ts';
 import * as m0005 from './migrations/0005_invitation_indexes.ts';
 import * as m0006 from './migrations/0006_access_changes.ts';
+import * as m0007 from './migrations/0007_roles_and_sharing.ts';
 import * as m0008 from './migrations/0008_transfer_requests.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
@@ -19,6 +20,7 @@ const STEPS: Record<string, Step> = {
   '0004_sessions': m0004,
   '0005_invitation_indexes': m0005,
   '0006_access_changes': m0006,
+  '0007_roles_and_sharing': m0007,
   '0008_transfer_requests': m0008,
 };
 
@@ -33,8 +35,7 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
-export async function migrateToLatest(db: Db): Promise<string[]> {
+async function migrator(db: Db): Promise<Migrator> {
   // Kysely looks for its bookkeeping tables in every schema unless told which one: with several
   // schemas in one database (parallel test files, or other apps) it would find another schema's
   // lock table. Name the schema we actually use.
@@ -43,12 +44,22 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
     const r = await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely);
     schema = r.rows[0]?.s ?? undefined;
   }
-  const migrator = new Migrator({
+  return new Migrator({
     db: db.kysely,
     provider: new StaticProvider(db.dialect),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+/** Brings the schema up to date. Safe to run from several processes at once (Kysely takes a lock). */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const { error, results } = await (await migrator(db)).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Up to and including `name` (tests of a migration over data written by the ones before it). */
+export async function migrateUpTo(db: Db, name: string): Promise<void> {
+  const { error } = await (await migrator(db)).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
 }

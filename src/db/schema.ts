@@ -2,7 +2,9 @@
 // SQLite and PostgreSQL (TEXT columns), so both databases sort and compare them identically.
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
-export type MemberRole = 'admin' | 'member';
+/** Neon's MemberRole enum: the classic admin | member and the newer model's editor | viewer | collaborator (src/policy/index.ts). */
+export const MEMBER_ROLES = ['admin', 'member', 'editor', 'viewer', 'collaborator'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
 
 export interface UsersTable {
   id: string; // uuid
@@ -160,6 +162,25 @@ export interface InvitationsTable {
   updated_at: string;
 }
 
+/**
+ * A project shared with an email address (Neon's ProjectPermission). Access follows the address:
+ * the account whose email_lower matches holds the grant while revoked_at is null, whether it
+ * existed at grant time or signs up later (through the emailed link, signup_token_hash).
+ */
+export interface ProjectPermissionsTable {
+  id: string; // uuid
+  project_id: string;
+  email: string;
+  email_lower: string;
+  /** The user who granted it; null when an organization or project-scoped key did. */
+  granted_by: string | null;
+  granted_at: string;
+  revoked_at: string | null;
+  /** SHA-256 (hex) of the sign-up link's token, for an address without an account; null once used. */
+  signup_token_hash: string | null;
+  signup_expires_at: string | null;
+}
+
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'dead' | 'cancelled';
 
 export interface MailOutboxTable {
@@ -195,6 +216,7 @@ export interface Database {
   password_setup_tokens: PasswordSetupTokensTable;
   invitations: InvitationsTable;
   mail_outbox: MailOutboxTable;
+  project_permissions: ProjectPermissionsTable;
   /** SQLite only: bumped by triggers on every access change (migration 0006). */
   access_version: { id: number; n: number };
 }
@@ -210,5 +232,7 @@ export type ProjectOperationRow = Selectable<ProjectOperationsTable>;
 export type ProjectTransferRequestRow = Selectable<ProjectTransferRequestsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;
 export type SessionRow = Selectable<SessionsTable>;
+export type PasswordSetupTokenRow = Selectable<PasswordSetupTokensTable>;
 export type InvitationRow = Selectable<InvitationsTable>;
 export type OutboxRow = Selectable<MailOutboxTable>;
+export type ProjectPermissionRow = Selectable<ProjectPermissionsTable>;

@@ -5,9 +5,8 @@ import { Type } from 'typebox';
 export const NeonIdSchema = Type.String({ pattern: '^[a-z0-9-]{1,60}$' });
 export const UuidSchema = Type.String({ format: 'uuid' });
 export const TimestampSchema = Type.String({ format: 'date-time' });
-export const MemberRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('member')]);
-/** Neon's MemberRole enum; roles other than admin and member are refused as unavailable for the organization. */
-export const RequestedRoleSchema = Type.Union([
+/** Neon's MemberRole enum, every value offered (src/policy/index.ts says what each may do). */
+export const MemberRoleSchema = Type.Union([
   Type.Literal('admin'),
   Type.Literal('member'),
   Type.Literal('editor'),

@@ -15,7 +15,7 @@ label{display:block;margin-top:1em;font-weight:600}input{font:inherit;padding:.4
 button{font:inherit;margin-top:1.5em;padding:.5em 1.2em}code,pre{background:#f3f3f3;padding:.2em .4em;word-break:break-all;white-space:pre-wrap}
 .error{color:#a00;border-left:4px solid #a00;padding-left:.8em}`;
 
-function layout(title: string, body: string): string {
+export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · orgplane</title><style>${STYLE}</style></head>
@@ -24,7 +24,7 @@ ${body}
 </main></body></html>`;
 }
 
-function send(reply: FastifyReply, status: number, html: string): FastifyReply {
+export function send(reply: FastifyReply, status: number, html: string): FastifyReply {
   return (
     reply
       .code(status)
@@ -97,7 +97,7 @@ function errorPage(err: AppError): { status: number; html: string } {
   return { status: err.status, html: layout(title, `<p>${escapeHtml(err.message)}</p>`) };
 }
 
-function field(body: unknown, name: string): string {
+export function field(body: unknown, name: string): string {
   const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
   return typeof v === 'string' ? v : '';
 }

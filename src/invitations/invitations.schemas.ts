@@ -1,11 +1,5 @@
 import { Type, type Static } from 'typebox';
-import {
-  MemberRoleSchema,
-  NeonIdSchema,
-  RequestedRoleSchema,
-  TimestampSchema,
-  UuidSchema,
-} from '../http/common-schemas.ts';
+import { MemberRoleSchema, NeonIdSchema, TimestampSchema, UuidSchema } from '../http/common-schemas.ts';
 
 export const MAX_INVITATIONS_PER_REQUEST = 100;
 
@@ -41,7 +35,7 @@ export const InvitationsResponseSchema = Type.Object({ invitations: Type.Array(T
 // Emails are plain strings here so a bad one gets our message naming it (see normalizeEmail).
 export const InvitationsCreateSchema = Type.Object({
   invitations: Type.Array(
-    Type.Object({ email: Type.String({ minLength: 1, maxLength: 256 }), role: RequestedRoleSchema }),
+    Type.Object({ email: Type.String({ minLength: 1, maxLength: 256 }), role: MemberRoleSchema }),
     { minItems: 1, maxItems: MAX_INVITATIONS_PER_REQUEST },
   ),
 });

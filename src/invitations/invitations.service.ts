@@ -19,7 +19,7 @@ import {
   oldestOrgMessageSince,
 } from '../mail/outbox.repository.ts';
 import { insertMember } from '../members/members.repository.ts';
-import { assertAvailableRole } from '../members/members.service.ts';
+import { parseRole } from '../members/members.service.ts';
 import { findOrganization, lockOrganization } from '../organizations/organizations.repository.ts';
 import { authorize } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -40,7 +40,7 @@ import { hashPassword } from '../domain/passwords.ts';
 
 // The address shape Neon's spec declares (format: email, as ajv-formats checks it): an invitation
 // we answer with must validate for Neon's clients, so anything else is refused up front.
-const SPEC_EMAIL =
+export const SPEC_EMAIL =
   /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
 
 const KIND_PREFIX = 'invitation';
@@ -129,7 +129,7 @@ export class InvitationsService {
       seen.add(lower);
       let role: MemberRole;
       try {
-        role = assertAvailableRole(e.role);
+        role = parseRole(e.role);
       } catch (err) {
         throw badRequest(`invitations[${i}].role: ${(err as Error).message}`);
       }

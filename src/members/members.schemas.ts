@@ -1,11 +1,5 @@
 import { Type, type Static } from 'typebox';
-import {
-  MemberRoleSchema,
-  NeonIdSchema,
-  RequestedRoleSchema,
-  TimestampSchema,
-  UuidSchema,
-} from '../http/common-schemas.ts';
+import { MemberRoleSchema, NeonIdSchema, TimestampSchema, UuidSchema } from '../http/common-schemas.ts';
 
 export const MemberSchema = Type.Object(
   {
@@ -52,5 +46,5 @@ export const MembersListResponseSchema = Type.Object({
 
 export const MemberParamsSchema = Type.Object({ org_id: NeonIdSchema, member_id: UuidSchema });
 export const MemberOnlyParamsSchema = Type.Object({ member_id: UuidSchema });
-export const MemberUpdateSchema = Type.Object({ role: RequestedRoleSchema });
+export const MemberUpdateSchema = Type.Object({ role: MemberRoleSchema });
 export type MemberUpdate = Static<typeof MemberUpdateSchema>;

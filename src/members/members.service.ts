@@ -1,7 +1,7 @@
 // Membership use cases: list, read, change role, remove; the last admin is always kept.
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation, withTransaction } from '../db/connect.ts';
-import type { MemberRole, MemberRow } from '../db/schema.ts';
+import { MEMBER_ROLES, type MemberRole, type MemberRow } from '../db/schema.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
 import { newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -59,10 +59,10 @@ function decodeCursor(raw: string, sortBy: MemberSortBy, order: SortOrder): { va
   return { value: c.v, id: c.i };
 }
 
-/** Roles this organization offers; Neon's enum has more, "not available for all organizations". */
-export function assertAvailableRole(role: string): MemberRole {
-  if (role === 'admin' || role === 'member') return role;
-  throw badRequest(`role "${role}" is not available for this organization; use admin or member`);
+/** A role of Neon's MemberRole enum; every one is offered (src/policy/index.ts says what each may do). */
+export function parseRole(role: string): MemberRole {
+  if ((MEMBER_ROLES as readonly string[]).includes(role)) return role as MemberRole;
+  throw badRequest(`role "${role}" is not valid; use one of ${MEMBER_ROLES.join(', ')}`);
 }
 
 export class MembersService {
@@ -117,7 +117,7 @@ export class MembersService {
     memberId: string,
     requested: string,
   ): Promise<MemberRow> {
-    const role = assertAvailableRole(requested);
+    const role = parseRole(requested);
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
       authorize('member:update', await this.access.subjectFor(principal, orgId, undefined, trx));
@@ -163,8 +163,35 @@ export class MembersService {
     });
   }
 
+  /** Operator path (CLI): changes a member's role by email, under the same last-admin rule. */
+  async setRoleByEmail(orgId: string, email: string, requested: string): Promise<MemberRow> {
+    const role = parseRole(requested);
+    return withTransaction(this.db, async (trx) => {
+      if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
+      const user = await findUserByEmail(trx, email);
+      const m = user
+        ? await trx
+            .selectFrom('members')
+            .selectAll()
+            .where('org_id', '=', orgId)
+            .where('user_id', '=', user.id)
+            .executeTakeFirst()
+        : undefined;
+      if (!m) throw notFound(`member ${email}`);
+      if (m.role === role) return m;
+      if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
+        throw conflict(
+          'cannot change the role of the only admin of the organization; make another member admin first',
+        );
+      }
+      await updateMemberRole(trx, m.id, role);
+      return { ...m, role };
+    });
+  }
+
   /** Operator path (CLI) and invitations: adds an existing user with a role. */
-  async add(orgId: string, email: string, role: MemberRole): Promise<MemberRow> {
+  async add(orgId: string, email: string, requested: string): Promise<MemberRow> {
+    const role = parseRole(requested);
     const k = this.db.kysely;
     const user = await findUserByEmail(k, email);
     if (!user) throw notFound(`user ${email}`);

@@ -7,13 +7,24 @@ import type { Principal } from '../domain/principal.ts';
 
 /** The caller as the policy sees it, relative to the organization (and project) being acted on. */
 export type Subject =
-  /** role null: a user who is not a member of this organization. */
-  | { kind: 'user'; role: MemberRole | null }
+  /**
+   * role null: a user who is not a member of this organization. shared: for project-level
+   * actions, the user holds a live grant on that project (POST /projects/{id}/permissions),
+   * whatever their role; undefined when not looked up (organization-level actions, or a role
+   * whose organization-wide access already covers every project action a grant could add).
+   */
+  | { kind: 'user'; role: MemberRole | null; shared?: boolean }
   | { kind: 'org_key'; sameOrg: boolean }
   /** sameProject: the key's project is the one acted on (undefined for organization-level actions). */
   | { kind: 'project_key'; sameOrg: boolean; sameProject?: boolean };
 
-type Grantee = 'user' | 'admin' | 'member' | 'org_key' | 'project_key';
+/**
+ * Who a rule admits. 'user': any person (account-level rules). The five organization roles of
+ * Neon's MemberRole. 'shared': a user holding a live grant on the project acted on (project-level
+ * rules only; Neon's classic "collaborator" access, which needs no organization role at all).
+ */
+type Grantee =
+  'user' | 'admin' | 'member' | 'editor' | 'viewer' | 'collaborator' | 'shared' | 'org_key' | 'project_key';
 type Scope = 'account' | 'organization' | 'project';
 
 interface Rule {
@@ -32,7 +43,18 @@ interface Rule {
   path: string;
 }
 
-const ALL_MEMBERS = ['admin', 'member', 'org_key'] as const;
+// Neon's two documented models share one enum (spec: "some role values may not be available for
+// all organizations"); each role keeps the meaning of the model it comes from:
+//   classic: admin, member (all projects, create, no delete, no member management, transfer in
+//     only), plus collaborators who reach shared projects only;
+//   new (early access): admin, editor ("members become editors"; only admins transfer projects
+//     or create project-scoped keys, and managing project access is project-admin only), viewer
+//     (read-only on the organization's projects and members), collaborator (no organization-level
+//     access: only projects shared with them; other projects answer as though they do not exist).
+/** Roles that may read the organization, its members and all its projects. */
+const ORG_READERS = ['admin', 'member', 'editor', 'viewer', 'org_key'] as const;
+/** Roles with write access to every project of the organization. */
+const ORG_WRITERS = ['admin', 'member', 'editor', 'org_key'] as const;
 
 export const RULES = {
   // Account level: about the calling user, not an organization.
@@ -86,6 +108,13 @@ export const RULES = {
     method: 'POST',
     path: '/organizations/{source_org_id}/projects/transfer, /users/me/projects/transfer',
   },
+  'project:list_shared': {
+    scope: 'account',
+    allow: ['user', 'org_key', 'project_key'],
+    what: 'list shared projects',
+    method: 'GET',
+    path: '/projects/shared (keys are not users: always an empty list)',
+  },
   'organization:create': {
     scope: 'account',
     allow: ['user'],
@@ -97,14 +126,14 @@ export const RULES = {
   // Organization level.
   'organization:read': {
     scope: 'organization',
-    allow: ALL_MEMBERS,
+    allow: ORG_READERS,
     what: 'read the organization',
     method: 'GET',
     path: '/organizations/{org_id}',
   },
   'org_api_key:list': {
     scope: 'organization',
-    allow: ALL_MEMBERS,
+    allow: ORG_WRITERS,
     what: 'list API keys',
     method: 'GET',
     path: '/organizations/{org_id}/api_keys',
@@ -132,21 +161,21 @@ export const RULES = {
   },
   'org_api_key:revoke_own': {
     scope: 'organization',
-    allow: ALL_MEMBERS,
+    allow: ORG_WRITERS,
     what: 'revoke API keys',
     method: 'DELETE',
     path: '/organizations/{org_id}/api_keys/{key_id} (a project-scoped key the caller created)',
   },
   'member:list': {
     scope: 'organization',
-    allow: ALL_MEMBERS,
+    allow: ORG_READERS,
     what: 'list members',
     method: 'GET',
     path: '/organizations/{org_id}/members',
   },
   'member:read': {
     scope: 'organization',
-    allow: ALL_MEMBERS,
+    allow: ORG_READERS,
     what: 'read members',
     method: 'GET',
     path: '/organizations/{org_id}/members/{member_id}',
@@ -167,14 +196,14 @@ export const RULES = {
   },
   'member:leave': {
     scope: 'organization',
-    allow: ['admin', 'member'],
+    allow: ['admin', 'member', 'editor', 'viewer', 'collaborator'],
     what: 'leave the organization',
     method: 'DELETE',
     path: "/organizations/{org_id}/members/{member_id} (the caller's own membership)",
   },
   'invitation:list': {
     scope: 'organization',
-    allow: ALL_MEMBERS,
+    allow: ORG_WRITERS,
     what: 'list invitations',
     method: 'GET',
     path: '/organizations/{org_id}/invitations; /organizations/invitations (organization key)',
@@ -202,14 +231,14 @@ export const RULES = {
   },
   'project:list': {
     scope: 'organization',
-    allow: [...ALL_MEMBERS, 'project_key'],
+    allow: [...ORG_READERS, 'collaborator', 'project_key'],
     what: 'list projects',
     method: 'GET',
     path: '/projects',
   },
   'project:create': {
     scope: 'organization',
-    allow: ALL_MEMBERS,
+    allow: ORG_WRITERS,
     what: 'create projects',
     method: 'POST',
     path: '/projects',
@@ -240,21 +269,21 @@ export const RULES = {
   // Project level: a project-scoped key reaches only its own project.
   'project:read': {
     scope: 'project',
-    allow: [...ALL_MEMBERS, 'project_key'],
+    allow: [...ORG_READERS, 'shared', 'project_key'],
     what: 'read projects',
     method: 'GET',
     path: '/projects/{project_id}',
   },
   'project:operation_read': {
     scope: 'project',
-    allow: [...ALL_MEMBERS, 'project_key'],
+    allow: [...ORG_READERS, 'shared', 'project_key'],
     what: 'read project operations',
     method: 'GET',
     path: '/projects/{project_id}/operations/{operation_id}',
   },
   'project:update': {
     scope: 'project',
-    allow: [...ALL_MEMBERS, 'project_key'],
+    allow: [...ORG_WRITERS, 'shared', 'project_key'],
     what: 'update projects',
     method: 'PATCH',
     path: '/projects/{project_id}',
@@ -269,14 +298,15 @@ export const RULES = {
   },
   'branch:read': {
     scope: 'project',
-    allow: [...ALL_MEMBERS, 'project_key'],
+    allow: [...ORG_READERS, 'shared', 'project_key'],
     what: "read a project's branches, endpoints, databases and roles",
     method: 'GET',
     path: '/projects/{project_id}/branches…, /projects/{project_id}/endpoints… (read-only)',
   },
+  // New model: viewers "can't see connection strings" (Editor and up).
   'project:connection_read': {
     scope: 'project',
-    allow: [...ALL_MEMBERS, 'project_key'],
+    allow: [...ORG_WRITERS, 'shared', 'project_key'],
     what: 'read connection strings and role passwords',
     method: 'GET',
     path: '/projects/{project_id}/connection_uri, …/roles/{role_name}/reveal_password',
@@ -297,6 +327,30 @@ export const RULES = {
     projectKeyMessage: 'project-scoped API keys cannot recover projects',
     method: 'POST',
     path: '/projects/{project_id}/recover',
+  },
+  // Project sharing (Neon's classic model: admins, members and the users a project is shared with
+  // "can also invite other users"; nobody but an organization admin deletes it). Editors follow
+  // the new model, where managing access is project-admin only; viewers only read.
+  'project_permission:list': {
+    scope: 'project',
+    allow: [...ORG_WRITERS, 'shared', 'project_key'],
+    what: 'list project access',
+    method: 'GET',
+    path: '/projects/{project_id}/permissions',
+  },
+  'project_permission:grant': {
+    scope: 'project',
+    allow: ['admin', 'member', 'shared', 'org_key', 'project_key'],
+    what: 'share projects',
+    method: 'POST',
+    path: '/projects/{project_id}/permissions',
+  },
+  'project_permission:revoke': {
+    scope: 'project',
+    allow: ['admin', 'member', 'shared', 'org_key', 'project_key'],
+    what: 'revoke project access',
+    method: 'DELETE',
+    path: '/projects/{project_id}/permissions/{permission_id}',
   },
 } as const satisfies Record<string, Rule>;
 
@@ -333,11 +387,20 @@ export function decide(action: Action, subject: Subject): Decision {
   }
   const resource = rule.scope === 'project' ? 'project' : 'organization';
   switch (subject.kind) {
-    case 'user':
+    case 'user': {
+      const { role } = subject;
+      if (rule.scope === 'project') {
+        if (subject.shared === true && allowed.includes('shared')) return ALLOW;
+        if (role !== null && allowed.includes(role)) return ALLOW;
+        // A project neither in reach of the role nor shared does not exist for this caller.
+        if ((role === null || role === 'collaborator') && subject.shared !== true) return notFound(resource);
+        return forbidden(refusal(rule, role));
+      }
       // Not a member: the organization and its projects do not exist for this caller.
-      if (subject.role === null) return notFound(resource);
-      if (allowed.includes(subject.role)) return ALLOW;
-      return forbidden(`only organization admins can ${rule.what}`);
+      if (role === null) return notFound(resource);
+      if (allowed.includes(role)) return ALLOW;
+      return forbidden(refusal(rule, role));
+    }
     case 'org_key':
       if (!subject.sameOrg) return notFound(resource);
       return allowed.includes('org_key') ? ALLOW : forbidden(MESSAGES.orgKeyNotAllowed);
@@ -353,6 +416,24 @@ export function decide(action: Action, subject: Subject): Decision {
   }
 }
 
+const ROLE_NAMES = ['admin', 'member', 'editor', 'viewer', 'collaborator'] as const;
+
+/** E.g. "viewers have read-only access: only organization admins, members and editors (and users the project is shared with) can update projects". */
+function refusal(rule: Rule, role: MemberRole | null): string {
+  const allowed = rule.allow;
+  const roles = ROLE_NAMES.filter((r) => allowed.includes(r)).map((r) => `${r}s`);
+  const list =
+    roles.length <= 1 ? (roles[0] ?? 'admins') : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)}`;
+  const who = `organization ${list}${allowed.includes('shared') ? ' (and users the project is shared with)' : ''}`;
+  const why =
+    role === 'viewer'
+      ? 'viewers have read-only access: '
+      : role === 'collaborator'
+        ? 'collaborators have no organization-level access: '
+        : '';
+  return `${why}only ${who} can ${rule.what}`;
+}
+
 /** Throws the decision's AppError when the subject may not perform the action. */
 export function authorize(action: Action, subject: Subject): void {
   const d = decide(action, subject);
@@ -361,6 +442,22 @@ export function authorize(action: Action, subject: Subject): void {
 
 export function can(action: Action, subject: Subject): boolean {
   return decide(action, subject).allow;
+}
+
+/** Neon's ProjectPermissionLevel. */
+export type ProjectPermissionLevel = 'CAN_VIEW' | 'CAN_EDIT' | 'CAN_MANAGE';
+
+/**
+ * A user's effective_project_permission on an organization's project, read off the same RULES:
+ * may delete it → CAN_MANAGE, may change it → CAN_EDIT, may read it → CAN_VIEW. Neon omits it
+ * for keys ("non-user subjects") and personal projects; so does undefined here.
+ */
+export function projectPermissionLevel(subject: Subject): ProjectPermissionLevel | undefined {
+  if (subject.kind !== 'user') return undefined;
+  if (can('project:delete', subject)) return 'CAN_MANAGE';
+  if (can('project:update', subject)) return 'CAN_EDIT';
+  if (can('project:read', subject)) return 'CAN_VIEW';
+  return undefined;
 }
 
 /** Account-level actions need no database: the principal's kind decides. */

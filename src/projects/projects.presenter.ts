@@ -48,9 +48,15 @@ function common(p: ProjectRow) {
   };
 }
 
-export function presentListItem(p: ProjectRow & { org_name?: string | null }) {
+/** Neon's effective_project_permission, when the service computed one (users on organization projects). */
+type WithPermission = { permission?: 'CAN_VIEW' | 'CAN_EDIT' | 'CAN_MANAGE' | undefined };
+const permissionOf = (p: WithPermission) =>
+  p.permission ? { effective_project_permission: p.permission } : {};
+
+export function presentListItem(p: ProjectRow & { org_name?: string | null } & WithPermission) {
   return {
     ...common(p),
+    ...permissionOf(p),
     active_time: 0,
     ...(p.org_name ? { org_name: p.org_name } : {}),
     ...(p.deleted_at
@@ -71,10 +77,11 @@ function consumptionPeriod(now = new Date()) {
   return { start: toWireTime(start.toISOString()), end: toWireTime(end.toISOString()) };
 }
 
-export function presentProject(p: ProjectRow) {
+export function presentProject(p: ProjectRow & WithPermission) {
   const period = consumptionPeriod();
   return {
     ...common(p),
+    ...permissionOf(p),
     data_storage_bytes_hour: 0,
     data_transfer_bytes: 0,
     written_data_bytes: 0,

@@ -53,6 +53,8 @@ export function listProjectsPage(
   opts: {
     orgId: string;
     onlyProjectId?: string | undefined;
+    /** Only projects this user holds a live grant on (a collaborator's view of the organization). */
+    sharedWithUserId?: string | undefined;
     search?: string | undefined;
     /** true: only deleted projects deleted after this instant (still recoverable). */
     deletedSince?: string | undefined;
@@ -71,6 +73,20 @@ export function listProjectsPage(
       ? q.where('p.deleted_at', 'is', null)
       : q.where('p.deleted_at', 'is not', null).where('p.deleted_at', '>', opts.deletedSince);
   if (opts.onlyProjectId !== undefined) q = q.where('p.id', '=', opts.onlyProjectId);
+  const sharedWith = opts.sharedWithUserId;
+  if (sharedWith !== undefined) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('project_permissions as pp')
+          .innerJoin('users as u', 'u.email_lower', 'pp.email_lower')
+          .select('pp.id')
+          .whereRef('pp.project_id', '=', 'p.id')
+          .where('u.id', '=', sharedWith)
+          .where('pp.revoked_at', 'is', null),
+      ),
+    );
+  }
   if (opts.search) {
     const pattern = likePattern(opts.search);
     q = q.where((eb) =>

@@ -112,7 +112,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
       const r = await projects.create(principalOf(req), req.body.project);
       const p = r.project;
       return reply.code(201).send({
-        project: presentProject(p),
+        project: presentProject({ ...p, permission: r.permission }),
         connection_uris: [
           {
             connection_uri: connectionUri(p, r.password),

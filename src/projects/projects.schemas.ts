@@ -135,6 +135,12 @@ export const OperationParamsSchema = Type.Object({ project_id: NeonIdSchema, ope
 
 // --- responses -------------------------------------------------------------------------------
 
+export const ProjectPermissionLevelSchema = Type.Union([
+  Type.Literal('CAN_VIEW'),
+  Type.Literal('CAN_EDIT'),
+  Type.Literal('CAN_MANAGE'),
+]);
+
 const ProjectCommon = {
   id: NeonIdSchema,
   platform_id: Type.String(),
@@ -155,6 +161,8 @@ const ProjectCommon = {
   updated_at: TimestampSchema,
   owner_id: Type.String(),
   org_id: Type.Optional(NeonIdSchema),
+  /** The caller's level (users on organization projects; omitted for keys and personal projects). */
+  effective_project_permission: Type.Optional(ProjectPermissionLevelSchema),
 };
 
 export const ProjectListItemSchema = Type.Object({

@@ -11,7 +11,14 @@ import { newBranchId, newEndpointId, newProjectId, newUuid } from '../domain/ids
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
-import { authorize, type Action, type Subject } from '../policy/index.ts';
+import {
+  authorize,
+  projectPermissionLevel,
+  type Action,
+  type ProjectPermissionLevel,
+  type Subject,
+} from '../policy/index.ts';
+import { liveGrantProjectIds } from '../sharing/sharing.repository.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { RECOVERY_WINDOW_MS, endpointSettingsOf, integrationsOf, settingsOf } from './projects.presenter.ts';
 import {
@@ -34,8 +41,20 @@ import {
 } from './projects.schemas.ts';
 import { DEFAULT_REGION, isRegion, REGIONS } from './regions.ts';
 
+/** A project as one caller sees it: with their effective permission (users on organization projects). */
+export type ProjectView = ProjectRow & { permission?: ProjectPermissionLevel | undefined };
+
+/** Neon's effective_project_permission: for users on organization projects only. */
+export function levelFor(
+  principal: Principal,
+  p: Pick<ProjectRow, 'org_id'>,
+  subject: Subject,
+): ProjectPermissionLevel | undefined {
+  return principal.kind === 'user' && p.org_id !== null ? projectPermissionLevel(subject) : undefined;
+}
+
 export interface ProjectsPage {
-  projects: ProjectWithOrgName[];
+  projects: Array<ProjectWithOrgName & { permission?: ProjectPermissionLevel | undefined }>;
   /** Id of the last project: present whenever the page is not empty. */
   cursor: string | undefined;
 }
@@ -45,6 +64,8 @@ export interface CreatedProjectResult {
   operations: ProjectOperationRow[];
   /** The role's password: generated once; stored only when the project stores passwords. */
   password: string;
+  /** The creator's effective_project_permission (users creating organization projects). */
+  permission?: ProjectPermissionLevel | undefined;
 }
 
 /**
@@ -58,8 +79,11 @@ export async function projectSubject(
   trx?: Transaction<Database>,
 ): Promise<Subject> {
   if (p.org_id !== null) return access.subjectFor(principal, p.org_id, p.id, trx);
-  if (principal.kind === 'user')
-    return { kind: 'user', role: principal.userId === p.owner_id ? 'admin' : null };
+  if (principal.kind === 'user') {
+    if (principal.userId === p.owner_id) return { kind: 'user', role: 'admin' };
+    // Someone else's personal project: reachable only when its owner shared it with this user.
+    return { kind: 'user', role: null, shared: await access.sharedWith(principal, p.id, trx) };
+  }
   return principal.kind === 'org_key'
     ? { kind: 'org_key', sameOrg: false }
     : { kind: 'project_key', sameOrg: false, sameProject: false };
@@ -98,17 +122,18 @@ export class ProjectsService {
     projectId: string,
     action: Action,
     opts: { deleted?: 'exclude' | 'include' | 'only' } = {},
-  ): Promise<ProjectRow> {
+  ): Promise<ProjectView> {
     const p = await findProject(db, projectId);
     if (!p) throw notFound('project');
     // Decide before revealing anything about the project's state.
     // Inside a transaction (write paths, under the organization's lock) the role is read there.
     const trx = db.isTransaction ? (db as Transaction<Database>) : undefined;
-    authorize(action, await projectSubject(this.access, principal, p, trx));
+    const subject = await projectSubject(this.access, principal, p, trx);
+    authorize(action, subject);
     const mode = opts.deleted ?? 'exclude';
     if (mode === 'exclude' && p.deleted_at !== null) throw notFound('project');
     if (mode === 'only' && p.deleted_at === null) throw badRequest(`project ${p.id} is not deleted`);
-    return p;
+    return { ...p, permission: levelFor(principal, p, subject) };
   }
 
   /** The organization a request is about: org_id for personal keys (required), else the key's. */
@@ -123,7 +148,11 @@ export class ProjectsService {
   async list(principal: Principal, q: ProjectListQuery): Promise<ProjectsPage> {
     const k = this.db.kysely;
     const orgId = this.orgFor(principal, q.org_id);
-    authorize('project:list', await this.access.subjectFor(principal, orgId));
+    const subject = await this.access.subjectFor(principal, orgId);
+    authorize('project:list', subject);
+    // A collaborator sees only the projects shared with them; the others do not exist for them.
+    const userId = principal.kind === 'user' ? principal.userId : undefined;
+    const role = subject.kind === 'user' ? subject.role : null;
     let after: { created_at: string; id: string } | undefined;
     if (q.cursor !== undefined) {
       const c = await k
@@ -138,18 +167,37 @@ export class ProjectsService {
       orgId,
       // A project-scoped key sees its own project only.
       onlyProjectId: principal.kind === 'project_key' ? principal.projectId : undefined,
+      sharedWithUserId: role === 'collaborator' ? userId : undefined,
       search: q.search,
       deletedSince: q.recoverable ? new Date(Date.now() - RECOVERY_WINDOW_MS).toISOString() : undefined,
       after,
       limit: q.limit,
     });
-    return { projects, cursor: projects[projects.length - 1]?.id };
+    const cursor = projects[projects.length - 1]?.id;
+    if (userId === undefined) return { projects, cursor };
+    // Grants raise a viewer's level on some projects (and are why a collaborator sees any).
+    const shared =
+      role === 'viewer' || role === 'editor' || role === 'collaborator'
+        ? await liveGrantProjectIds(
+            k,
+            userId,
+            projects.map((p) => p.id),
+          )
+        : new Set<string>();
+    return {
+      projects: projects.map((p) => ({
+        ...p,
+        permission: projectPermissionLevel({ kind: 'user', role, shared: shared.has(p.id) }),
+      })),
+      cursor,
+    };
   }
 
   async create(principal: Principal, input: ProjectCreate): Promise<CreatedProjectResult> {
     const k = this.db.kysely;
     const orgId = this.orgFor(principal, input.org_id);
-    authorize('project:create', await this.access.subjectFor(principal, orgId));
+    const subject = await this.access.subjectFor(principal, orgId);
+    authorize('project:create', subject);
     let ownerId: string;
     if (principal.kind === 'user') ownerId = principal.userId;
     else {
@@ -161,7 +209,8 @@ export class ProjectsService {
         .executeTakeFirstOrThrow();
       ownerId = key.created_by;
     }
-    return this.createRecord(orgId, ownerId, input);
+    const created = await this.createRecord(orgId, ownerId, input);
+    return { ...created, permission: levelFor(principal, created.project, subject) };
   }
 
   /**
@@ -257,11 +306,11 @@ export class ProjectsService {
     });
   }
 
-  async get(principal: Principal, projectId: string): Promise<ProjectRow> {
+  async get(principal: Principal, projectId: string): Promise<ProjectView> {
     return this.load(this.db.kysely, principal, projectId, 'project:read');
   }
 
-  async update(principal: Principal, projectId: string, patch: ProjectUpdate): Promise<ProjectRow> {
+  async update(principal: Principal, projectId: string, patch: ProjectUpdate): Promise<ProjectView> {
     return withTransaction(this.db, async (trx) => {
       const p = await this.load(trx, principal, projectId, 'project:update');
       const changes: Partial<ProjectRow> = { updated_at: nowIso() };
@@ -284,7 +333,7 @@ export class ProjectsService {
   }
 
   /** Soft delete; deleting a deleted project answers it again (Neon answers 200 too). */
-  async remove(principal: Principal, projectId: string): Promise<ProjectRow> {
+  async remove(principal: Principal, projectId: string): Promise<ProjectView> {
     const k = this.db.kysely;
     const p = await this.load(k, principal, projectId, 'project:delete', { deleted: 'include' });
     if (p.deleted_at !== null) return p;
@@ -295,11 +344,12 @@ export class ProjectsService {
       .where('id', '=', p.id)
       .where('deleted_at', 'is', null)
       .execute();
-    return (await findProject(k, p.id)) ?? { ...p, deleted_at: now, updated_at: now };
+    const row = (await findProject(k, p.id)) ?? { ...p, deleted_at: now, updated_at: now };
+    return { ...row, permission: p.permission };
   }
 
   /** Undoes a delete within the recovery window; the plan's limit applies as for a new project. */
-  async recover(principal: Principal, projectId: string): Promise<ProjectRow> {
+  async recover(principal: Principal, projectId: string): Promise<ProjectView> {
     return withTransaction(this.db, async (trx) => {
       const first = await findProject(trx, projectId);
       if (first?.org_id) await lockOrganization(trx, first.org_id);
