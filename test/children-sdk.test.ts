@@ -240,6 +240,19 @@ describe("a project's children through Neon's SDK", () => {
       assert.equal(res.status, status, `${path} ${res.text}`);
       assertMatchesSpec('listProjectBranchRoles', res.status, res.body);
     }
+    // Viewers read the children but not connection strings or passwords (Neon: Editor and up).
+    const viewer = await createUser(t.services, 'viewer');
+    await addMember(t.services, w.orgA.id, viewer, 'viewer');
+    assert.equal((await t.call('GET', path, { token: viewer.token })).status, 200);
+    const viewerPw = await t.call('GET', `${path}/neondb_owner/reveal_password`, { token: viewer.token });
+    assert.equal(viewerPw.status, 403);
+    assertMatchesSpec('getProjectBranchRolePassword', viewerPw.status, viewerPw.body);
+    const viewerUri = await t.call(
+      'GET',
+      `/api/v2/projects/${w.projectA1}/connection_uri?database_name=neondb&role_name=neondb_owner`,
+      { token: viewer.token },
+    );
+    assert.equal(viewerUri.status, 403);
     const a2 = await t.call('GET', `/api/v2/projects/${w.projectA2}/branches`, {
       token: w.projectKeyA1.token,
     });
