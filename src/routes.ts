@@ -11,7 +11,9 @@ import { membersRoutes } from './members/members.routes.ts';
 import { MemberSchema } from './members/members.schemas.ts';
 import { organizationsRoutes } from './organizations/organizations.routes.ts';
 import { OrganizationSchema } from './organizations/organizations.schemas.ts';
+import { childrenRoutes } from './projects/children.routes.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
+import { transferRequestsRoutes } from './projects/transfer-requests.routes.ts';
 import { OperationSchema, ProjectSchema } from './projects/projects.schemas.ts';
 import { sharingRoutes } from './sharing/sharing.routes.ts';
 import { ProjectPermissionSchema } from './sharing/sharing.schemas.ts';
@@ -35,5 +37,7 @@ export async function apiRoutes(api: FastifyInstance, services: Services, config
   // Before the projects routes: GET /projects/shared is not a project id.
   await api.register(sharingRoutes, { sharing: services.sharing });
   await api.register(projectsRoutes, { projects: services.projects, transfers: services.transfers });
+  await api.register(childrenRoutes, { children: services.children });
+  await api.register(transferRequestsRoutes, { transferRequests: services.transferRequests, config });
   await api.register(invitationsRoutes, { invitations: services.invitations });
 }

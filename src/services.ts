@@ -12,7 +12,9 @@ import { InvitationsService } from './invitations/invitations.service.ts';
 import { MailWorker } from './mail/mail.worker.ts';
 import { MembersService } from './members/members.service.ts';
 import { OrganizationsService } from './organizations/organizations.service.ts';
+import { ChildrenService } from './projects/children.service.ts';
 import { ProjectsService } from './projects/projects.service.ts';
+import { TransferRequestsService } from './projects/transfer-requests.service.ts';
 import { TransfersService } from './projects/transfers.service.ts';
 import { SharingService } from './sharing/sharing.service.ts';
 import { UsersService } from './users/users.service.ts';
@@ -29,6 +31,9 @@ export interface Services {
   apiKeys: ApiKeysService;
   projects: ProjectsService;
   transfers: TransfersService;
+  /** A project's branches, endpoints, databases and roles, read-only. */
+  children: ChildrenService;
+  transferRequests: TransferRequestsService;
   sessions: SessionsService;
   /** The mail outbox relay (SMTP sender); started with the server. */
   mail: MailWorker;
@@ -51,6 +56,7 @@ export function createServices(
   );
   const mail = new MailWorker(db, config, log);
   const access = new Authenticator(db, lastUsed);
+  const transfers = new TransfersService(db, access, config);
   const services: Services = {
     db,
     config,
@@ -61,7 +67,9 @@ export function createServices(
     members: new MembersService(db, access),
     apiKeys: new ApiKeysService(db, access, lastUsed),
     projects: new ProjectsService(db, access, config),
-    transfers: new TransfersService(db, access, config),
+    transfers,
+    children: new ChildrenService(db, access),
+    transferRequests: new TransferRequestsService(db, access, transfers),
     sessions: new SessionsService(db),
     mail,
     invitations: new InvitationsService(db, access, config, mail),

@@ -122,7 +122,7 @@ export async function consoleRoutes(
 ): Promise<void> {
   const cookieName = sessionCookieName(config);
   const pages = new Map<string, string>();
-  for (const page of ['app', 'signin', 'setup']) {
+  for (const page of ['app', 'signin', 'setup', 'claim']) {
     pages.set(page, fs.readFileSync(path.join(PUBLIC_DIR, `${page}.html`), 'utf8'));
   }
   const sendPage = (reply: FastifyReply, page: string) =>
@@ -150,19 +150,21 @@ export async function consoleRoutes(
   const sameOrigin = (req: FastifyRequest) => refuseForeignOrigin(req, config);
 
   // Pages. The app shell needs a session; without one the browser goes to the sign-in page.
-  const appPage = async (req: FastifyRequest, reply: FastifyReply) => {
+  const appPage = async (req: FastifyRequest, reply: FastifyReply, page = 'app') => {
     if (!(await currentSession(req))) {
       const next = safeNextPath(req.url, config.publicUrl);
       return reply
         .header('cache-control', 'no-store')
         .redirect(`/signin${next === '/' ? '' : `?next=${encodeURIComponent(next)}`}`, 302);
     }
-    return sendPage(reply, 'app');
+    return sendPage(reply, page);
   };
   const hide = { schema: { hide: true } };
   app.get('/', hide, appPage);
   app.get('/account', hide, appPage);
   app.get('/orgs/*', hide, appPage);
+  // The claim link of a project transfer request (POST /projects/{id}/transfer_requests).
+  app.get('/transfer-requests/:request_id', hide, (req, reply) => appPage(req, reply, 'claim'));
   app.get('/signin', hide, async (req, reply) => {
     if (await currentSession(req)) return reply.redirect('/', 302);
     return sendPage(reply, 'signin');

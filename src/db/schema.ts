@@ -83,9 +83,31 @@ export interface ProjectsTable {
   role_name: Generated<string>;
   /** JSON array of ApplicationType */
   integrations: Generated<string>;
+  /**
+   * The default role's password, kept only when store_passwords is on (as Neon keeps it, to
+   * reveal it); null otherwise and for projects created before migration 0008. orgplane runs no
+   * Postgres, so it opens nothing; it is never logged and leaves only through reveal_password
+   * and connection_uri.
+   */
+  role_password: string | null;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+}
+
+/** A one-time, expiring request to move a project to whoever accepts it (Neon's claim links). */
+export interface ProjectTransferRequestsTable {
+  id: string; // uuid
+  project_id: string;
+  /** The project's organization when the request was made (null: personal); accepting requires it still is. */
+  source_org_id: string | null;
+  /** The user who made it (for an organization key, the key's creator). */
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+  accepted_org_id: string | null;
 }
 
 export interface ProjectOperationsTable {
@@ -189,6 +211,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   projects: ProjectsTable;
   project_operations: ProjectOperationsTable;
+  project_transfer_requests: ProjectTransferRequestsTable;
   sessions: SessionsTable;
   password_setup_tokens: PasswordSetupTokensTable;
   invitations: InvitationsTable;
@@ -208,6 +231,7 @@ export type NewApiKey = Insertable<ApiKeysTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
 export type ProjectOperationRow = Selectable<ProjectOperationsTable>;
+export type ProjectTransferRequestRow = Selectable<ProjectTransferRequestsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type PasswordSetupTokenRow = Selectable<PasswordSetupTokensTable>;

@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   NOT_ACCEPTABLE: 406,
   CONFLICT: 409,
   GONE: 410,
+  PRECONDITION_FAILED: 412,
   REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -43,6 +44,10 @@ export const MESSAGES = {
   unauthorized: 'authentication required: provide a valid API key as "Authorization: Bearer <key>"',
   orgKeyNotAllowed: 'not allowed for organization API keys',
   projectKeyNotAllowed: 'not allowed for project-scoped API keys: the request is outside the project',
+  /** GET /users/me with a project-scoped key (404); Neon's MCP server matches the second half. */
+  projectKeyOutsideProject:
+    'project-scoped API keys are not allowed to perform actions outside the project: there is no user behind the key',
+  orgKeyHasNoUser: 'not allowed for organization API keys: there is no user behind the key',
   orgIdRequired: 'org_id is required, you can find it on your organization settings page',
 } as const;
 

@@ -34,6 +34,11 @@ interface Rule {
   what: string;
   /** Refusal for a project-scoped key acting on its own project (member-level access). */
   projectKeyMessage?: string;
+  /**
+   * Account level: keys are refused with 404 instead of 403, because what is asked for (the
+   * user behind the key) does not exist for them (Neon answers GET /users/me so).
+   */
+  keysNotFound?: boolean;
   method: string;
   path: string;
 }
@@ -64,6 +69,7 @@ export const RULES = {
     scope: 'account',
     allow: ['user'],
     what: 'read the current user',
+    keysNotFound: true,
     method: 'GET',
     path: '/users/me',
   },
@@ -252,6 +258,14 @@ export const RULES = {
     path: '/organizations/{source_org_id}/projects/transfer, /users/me/projects/transfer (destination; checked after project:transfer)',
   },
 
+  'project:transfer_request_accept': {
+    scope: 'organization',
+    allow: ['admin', 'member', 'org_key'],
+    what: 'accept project transfer requests into the organization',
+    method: 'PUT',
+    path: '/projects/{project_id}/transfer_requests/{request_id} (destination organization)',
+  },
+
   // Project level: a project-scoped key reaches only its own project.
   'project:read': {
     scope: 'project',
@@ -281,6 +295,30 @@ export const RULES = {
     projectKeyMessage: 'project-scoped API keys have member-level access and cannot delete their project',
     method: 'DELETE',
     path: '/projects/{project_id}',
+  },
+  'branch:read': {
+    scope: 'project',
+    allow: [...ORG_READERS, 'shared', 'project_key'],
+    what: "read a project's branches, endpoints, databases and roles",
+    method: 'GET',
+    path: '/projects/{project_id}/branches…, /projects/{project_id}/endpoints… (read-only)',
+  },
+  // New model: viewers "can't see connection strings" (Editor and up).
+  'project:connection_read': {
+    scope: 'project',
+    allow: [...ORG_WRITERS, 'shared', 'project_key'],
+    what: 'read connection strings and role passwords',
+    method: 'GET',
+    path: '/projects/{project_id}/connection_uri, …/roles/{role_name}/reveal_password',
+  },
+  'project:transfer_request_create': {
+    scope: 'project',
+    allow: ['admin', 'org_key'],
+    what: 'create project transfer requests',
+    projectKeyMessage:
+      'project-scoped API keys have member-level access and cannot transfer their project out of the organization',
+    method: 'POST',
+    path: '/projects/{project_id}/transfer_requests',
   },
   'project:recover': {
     scope: 'project',
@@ -335,6 +373,14 @@ export function decide(action: Action, subject: Subject): Decision {
 
   if (rule.scope === 'account') {
     if (allowed.includes(subject.kind)) return ALLOW;
+    if (rule.keysNotFound && subject.kind !== 'user') {
+      return {
+        allow: false,
+        code: 'NOT_FOUND',
+        message:
+          subject.kind === 'project_key' ? MESSAGES.projectKeyOutsideProject : MESSAGES.orgKeyHasNoUser,
+      };
+    }
     return forbidden(
       subject.kind === 'project_key' ? MESSAGES.projectKeyNotAllowed : MESSAGES.orgKeyNotAllowed,
     );

@@ -2,6 +2,7 @@
 import type { ProjectOperationRow, ProjectRow } from '../db/schema.ts';
 import type { ProjectListRow } from './projects.repository.ts';
 import { toWireTime } from '../domain/time.ts';
+import { databaseIdOf } from './connection.ts';
 import { endpointHost, platformOf, proxyHostOf } from './regions.ts';
 import type { ApplicationType, DefaultEndpointSettings, ProjectSettings } from './projects.schemas.ts';
 
@@ -175,4 +176,23 @@ export function presentEndpoint(p: ProjectRow) {
     suspend_timeout_seconds: s.suspend_timeout_seconds ?? 0,
     provisioner: p.provisioner,
   };
+}
+
+/** The default database (Neon's Database). */
+export function presentDatabase(p: ProjectRow) {
+  const at = toWireTime(p.created_at);
+  return {
+    id: databaseIdOf(p.id),
+    branch_id: p.branch_id,
+    name: p.database_name,
+    owner_name: p.role_name,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/** The default role (Neon's Role), without its password: only reveal_password shows that. */
+export function presentRole(p: ProjectRow) {
+  const at = toWireTime(p.created_at);
+  return { branch_id: p.branch_id, name: p.role_name, protected: false, created_at: at, updated_at: at };
 }

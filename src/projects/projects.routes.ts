@@ -9,10 +9,12 @@ import type { ProjectRow } from '../db/schema.ts';
 import {
   integrationsOf,
   presentBranch,
+  presentDatabase,
   presentEndpoint,
   presentListItem,
   presentOperation,
   presentProject,
+  presentRole,
 } from './projects.presenter.ts';
 import {
   CreatedProjectSchema,
@@ -33,6 +35,7 @@ import {
   TransferResponseSchema,
   TransferSourceParamsSchema,
 } from './projects.schemas.ts';
+import { connectionUri } from './connection.ts';
 import { endpointHost, poolerHost } from './regions.ts';
 import type { TransferReport } from './transfers.service.ts';
 
@@ -108,43 +111,23 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
     async (req, reply) => {
       const r = await projects.create(principalOf(req), req.body.project);
       const p = r.project;
-      const host = endpointHost(p.endpoint_id, p.region_id);
-      const pooler = poolerHost(p.endpoint_id, p.region_id);
-      const at = presentBranch(p).created_at;
       return reply.code(201).send({
         project: presentProject({ ...p, permission: r.permission }),
         connection_uris: [
           {
-            connection_uri: `postgresql://${p.role_name}:${r.password}@${host}/${p.database_name}?sslmode=require`,
+            connection_uri: connectionUri(p, r.password),
             connection_parameters: {
               database: p.database_name,
               password: r.password,
               role: p.role_name,
-              host,
-              pooler_host: pooler,
+              host: endpointHost(p.endpoint_id, p.region_id),
+              pooler_host: poolerHost(p.endpoint_id, p.region_id),
             },
           },
         ],
-        roles: [
-          {
-            branch_id: p.branch_id,
-            name: p.role_name,
-            password: r.password,
-            protected: false,
-            created_at: at,
-            updated_at: at,
-          },
-        ],
-        databases: [
-          {
-            id: r.databaseId,
-            branch_id: p.branch_id,
-            name: p.database_name,
-            owner_name: p.role_name,
-            created_at: at,
-            updated_at: at,
-          },
-        ],
+        // The one place a role's password appears in a response besides reveal_password.
+        roles: [{ ...presentRole(p), password: r.password }],
+        databases: [presentDatabase(p)],
         operations: r.operations.map(presentOperation),
         branch: presentBranch(p),
         endpoints: [presentEndpoint(p)],

@@ -1,6 +1,6 @@
 // Project use cases: list (keyset pages), create, read, update, soft delete, recover, operations.
 // No Fastify here. Who may act is decided by the policy; this module computes the Subject.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Config, Plan } from '../config.ts';
 import type { Db } from '../db/connect.ts';
@@ -65,9 +65,8 @@ export interface ProjectsPage {
 export interface CreatedProjectResult {
   project: ProjectRow;
   operations: ProjectOperationRow[];
-  /** The role's password: generated once, returned once, never stored. */
+  /** The role's password: generated once; stored only when the project stores passwords. */
   password: string;
-  databaseId: number;
   /** The creator's effective_project_permission (users creating organization projects). */
   permission?: ProjectPermissionLevel | undefined;
 }
@@ -246,6 +245,8 @@ export class ProjectsService {
       input.default_endpoint_settings,
     );
     const id = newProjectId();
+    const storePasswords = input.store_passwords !== false;
+    const password = `npg_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
     const databaseName = input.branch?.database_name ?? 'neondb';
     return withTransaction(this.db, async (trx) => {
       if (orgId !== null) {
@@ -273,7 +274,7 @@ export class ProjectsService {
         region_id: region,
         pg_version: input.pg_version ?? 17,
         provisioner: input.provisioner ?? 'k8s-neonvm',
-        store_passwords: input.store_passwords === false ? 0 : 1,
+        store_passwords: storePasswords ? 1 : 0,
         history_retention_seconds: input.history_retention_seconds ?? 86400,
         settings: JSON.stringify(input.settings ?? {}),
         default_endpoint_settings: JSON.stringify(endpointSettings),
@@ -284,6 +285,7 @@ export class ProjectsService {
         database_name: databaseName,
         role_name: input.branch?.role_name ?? `${databaseName}_owner`,
         integrations: '[]',
+        role_password: storePasswords ? password : null,
         created_at: now,
         updated_at: now,
         deleted_at: null,
@@ -306,8 +308,7 @@ export class ProjectsService {
       return {
         project,
         operations,
-        password: `npg_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
-        databaseId: randomInt(1, 2 ** 31),
+        password,
       };
     });
   }

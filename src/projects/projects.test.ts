@@ -140,7 +140,7 @@ describe('projects', () => {
     assert.equal(res.body.endpoints[0].branch_id, res.body.branch.id);
     assert.match(
       res.body.connection_uris[0].connection_uri,
-      /^postgresql:\/\/neondb_owner:npg_\w+@ep-[a-z]+-[a-z]+-[a-z0-9]{8}\.eu-central-1\.aws\.neon\.tech\/neondb\?sslmode=require$/,
+      /^postgresql:\/\/neondb_owner:npg_\w+@ep-[a-z]+-[a-z]+-[a-z0-9]{8}\.eu-central-1\.aws\.neon\.tech\/neondb\?sslmode=require&channel_binding=require$/,
     );
     assert.equal(res.body.operations.length, 2);
     for (const op of res.body.operations) {

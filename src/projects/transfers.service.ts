@@ -2,9 +2,11 @@
 // One transaction: both organizations locked in sorted order, every check re-done under the locks,
 // a compare-and-set UPDATE that must move exactly the requested rows, and the moved projects'
 // project-scoped keys revoked in the same commit. A crash anywhere leaves all or nothing.
+import type { Transaction } from 'kysely';
 import type { Config } from '../config.ts';
 import { PLANS } from '../config.ts';
 import type { Db } from '../db/connect.ts';
+import type { Database } from '../db/schema.ts';
 import { withTransaction } from '../db/connect.ts';
 import { revokeProjectKeys } from '../api-keys/api-keys.repository.ts';
 import { AppError, badRequest, notFound } from '../domain/errors.ts';
@@ -32,7 +34,7 @@ export interface TransferReport {
 }
 
 /** A personal account counts as the free plan when plans are compared. */
-const PERSONAL_PLAN = 'free';
+export const PERSONAL_PLAN = 'free';
 
 function tier(plan: string): number {
   const i = PLANS.indexOf(plan as (typeof PLANS)[number]);
@@ -118,17 +120,7 @@ export class TransfersService {
         sourcePlan = src.plan;
       }
       await check('project:transfer_in', destId, 'destination');
-      const dest = await trx
-        .selectFrom('organizations')
-        .select(['plan', 'managed_by'])
-        .where('id', '=', destId)
-        .executeTakeFirst();
-      if (!dest) throw notFound('destination organization');
-      if (dest.managed_by !== 'console') {
-        throw badRequest(
-          `organization ${destId} is managed by ${dest.managed_by}; transfers into it are not supported`,
-        );
-      }
+      const destPlan = await destinationPlan(trx, destId);
 
       // Every id must name a live project of the source; otherwise nothing moves.
       const rows = await trx
@@ -151,67 +143,106 @@ export class TransfersService {
           `no project was transferred: these projects are not in ${where} (unknown, deleted or elsewhere): ${offending.join(', ')}`,
         );
       }
-
-      const report: TransferReport = { project_ids: ids, limits: [], integrations: [], api_keys_revoked: [] };
-      for (const id of ids) {
-        const r = byId.get(id);
-        for (const integration of r ? integrationsOf(r) : []) {
-          if (BLOCKING_INTEGRATIONS.includes(integration)) report.integrations.push({ id, integration });
-        }
-      }
-      const limit = planLimit(this.config, dest.plan);
-      const after = (await countLiveProjects(trx, destId)) + ids.length;
-      if (after > limit)
-        report.limits.push({ name: 'projects_count', expected: String(limit), actual: String(after) });
-      // Projects may move to the same or a higher tier, never down: "upgrade the organization".
-      if (tier(dest.plan) < tier(sourcePlan)) {
-        report.limits.push({ name: 'subscription_type', expected: sourcePlan, actual: dest.plan });
-      }
-      report.api_keys_revoked = (
-        await trx
-          .selectFrom('api_keys')
-          .select(['id', 'name', 'project_id'])
-          .where('kind', '=', 'project')
-          .where('project_id', 'in', ids)
-          .where('revoked_at', 'is', null)
-          .orderBy('id')
-          .execute()
-      ).map((k) => ({ id: k.id, name: k.name, project_id: k.project_id ?? '' }));
-      if (dryRun) return report;
-
-      if (report.integrations.length > 0) {
-        throw new AppError(
-          'UNPROCESSABLE',
-          'no project was transferred: projects with GitHub or Vercel integrations cannot be transferred; remove the integrations first',
-          { projects: report.integrations },
-        );
-      }
-      if (report.limits.length > 0) {
-        throw new AppError(
-          'NOT_ACCEPTABLE',
-          `no project was transferred: organization ${destId} does not satisfy ${report.limits.map((l) => `${l.name} (expected ${l.expected}, actual ${l.actual})`).join(' and ')}`,
-          { limits: report.limits },
-        );
-      }
-
-      const now = nowIso();
-      const moved = await trx
-        .updateTable('projects')
-        .set({ org_id: destId, updated_at: now })
-        .where('id', 'in', ids)
-        .where((eb) => (sourceOrgId === null ? eb('org_id', 'is', null) : eb('org_id', '=', sourceOrgId)))
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== ids.length) {
-        // Another transfer or a delete won between the checks and here: roll everything back.
-        throw new AppError(
-          'CONFLICT',
-          'no project was transferred: the projects changed concurrently; retry',
-        );
-      }
-      await revokeProjectKeys(trx, ids, now);
-      await this.beforeCommit?.();
-      return report;
+      const ordered = ids.map((id) => byId.get(id)).filter((r) => r !== undefined);
+      return this.moveLocked(trx, { sourceOrgId, sourcePlan, destId, destPlan, rows: ordered, dryRun });
     });
   }
+
+  /**
+   * The move itself, shared by every kind of transfer: inside the caller's transaction, under the
+   * organizations' locks, after authorization and after `rows` were checked to be live projects
+   * of the source. Plan rules and project limits, integrations, the compare-and-set UPDATE and
+   * the revocation of the projects' project-scoped keys. `refuseLimits` shapes the 406.
+   */
+  async moveLocked(
+    trx: Transaction<Database>,
+    m: {
+      sourceOrgId: string | null;
+      sourcePlan: string;
+      destId: string;
+      destPlan: string;
+      rows: ReadonlyArray<{ id: string; integrations: string }>;
+      dryRun: boolean;
+      refuseLimits?: (limits: Limit[]) => AppError;
+    },
+  ): Promise<TransferReport> {
+    const { sourceOrgId, sourcePlan, destId, dryRun } = m;
+    const dest = { plan: m.destPlan };
+    const ids = m.rows.map((r) => r.id);
+    const byId = new Map(m.rows.map((r) => [r.id, r]));
+    const report: TransferReport = { project_ids: ids, limits: [], integrations: [], api_keys_revoked: [] };
+    for (const id of ids) {
+      const r = byId.get(id);
+      for (const integration of r ? integrationsOf(r) : []) {
+        if (BLOCKING_INTEGRATIONS.includes(integration)) report.integrations.push({ id, integration });
+      }
+    }
+    const limit = planLimit(this.config, dest.plan);
+    const after = (await countLiveProjects(trx, destId)) + ids.length;
+    if (after > limit)
+      report.limits.push({ name: 'projects_count', expected: String(limit), actual: String(after) });
+    // Projects may move to the same or a higher tier, never down: "upgrade the organization".
+    if (tier(dest.plan) < tier(sourcePlan)) {
+      report.limits.push({ name: 'subscription_type', expected: sourcePlan, actual: dest.plan });
+    }
+    report.api_keys_revoked = (
+      await trx
+        .selectFrom('api_keys')
+        .select(['id', 'name', 'project_id'])
+        .where('kind', '=', 'project')
+        .where('project_id', 'in', ids)
+        .where('revoked_at', 'is', null)
+        .orderBy('id')
+        .execute()
+    ).map((k) => ({ id: k.id, name: k.name, project_id: k.project_id ?? '' }));
+    if (dryRun) return report;
+
+    if (report.integrations.length > 0) {
+      throw new AppError(
+        'UNPROCESSABLE',
+        'no project was transferred: projects with GitHub or Vercel integrations cannot be transferred; remove the integrations first',
+        { projects: report.integrations },
+      );
+    }
+    if (report.limits.length > 0) {
+      if (m.refuseLimits) throw m.refuseLimits(report.limits);
+      throw new AppError(
+        'NOT_ACCEPTABLE',
+        `no project was transferred: organization ${destId} does not satisfy ${report.limits.map((l) => `${l.name} (expected ${l.expected}, actual ${l.actual})`).join(' and ')}`,
+        { limits: report.limits },
+      );
+    }
+
+    const now = nowIso();
+    const moved = await trx
+      .updateTable('projects')
+      .set({ org_id: destId, updated_at: now })
+      .where('id', 'in', ids)
+      .where((eb) => (sourceOrgId === null ? eb('org_id', 'is', null) : eb('org_id', '=', sourceOrgId)))
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) !== ids.length) {
+      // Another transfer or a delete won between the checks and here: roll everything back.
+      throw new AppError('CONFLICT', 'no project was transferred: the projects changed concurrently; retry');
+    }
+    await revokeProjectKeys(trx, ids, now);
+    await this.beforeCommit?.();
+    return report;
+  }
+}
+
+/** The destination's plan, under its lock; only console-managed organizations take transfers. */
+export async function destinationPlan(trx: Transaction<Database>, destId: string): Promise<string> {
+  const dest = await trx
+    .selectFrom('organizations')
+    .select(['plan', 'managed_by'])
+    .where('id', '=', destId)
+    .executeTakeFirst();
+  if (!dest) throw notFound('destination organization');
+  if (dest.managed_by !== 'console') {
+    throw badRequest(
+      `organization ${destId} is managed by ${dest.managed_by}; transfers into it are not supported`,
+    );
+  }
+  return dest.plan;
 }
