@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
 import type { PrincipalResolver } from '../http/authenticate.ts';
 import { toWireTime } from '../domain/time.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../domain/passwords.ts';
 import { SessionsService, type SessionInfo } from './sessions.service.ts';
 
 /** The pages and assets live in src/console/public, also when this file runs compiled from dist/. */
@@ -20,6 +21,11 @@ function findPublicDir(): string {
   return candidates.find((d) => fs.existsSync(path.join(d, 'app.html'))) ?? path.join(here, 'public');
 }
 const PUBLIC_DIR = findPublicDir();
+
+/** The styled page for unknown URLs outside /api/ (see setBrowserNotFoundPage). */
+export function consoleNotFoundPage(): string {
+  return fs.readFileSync(path.join(PUBLIC_DIR, 'notfound.html'), 'utf8');
+}
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const CSRF_HEADER = 'x-csrf-token';
 export const CSRF_MESSAGE =
@@ -104,6 +110,7 @@ export async function consoleRoutes(
   // Password guessing: sign-in and setup attempts per client address (src/http/rate-limit.ts).
   const attemptLimit = config.rateLimit.enabled ? { rateLimit: { max: 20, timeWindow: 60_000 } } : {};
 
+  const hide = { schema: { hide: true } };
   await app.register(fastifyStatic, {
     root: path.join(PUBLIC_DIR, 'assets'),
     prefix: '/assets/',
@@ -112,6 +119,13 @@ export async function consoleRoutes(
     cacheControl: true,
     maxAge: 0,
   });
+
+  const favicon = fs.readFileSync(path.join(PUBLIC_DIR, 'favicon.svg'));
+  const sendFavicon = (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(favicon);
+  app.get('/favicon.svg', hide, sendFavicon);
+  // Browsers ask for /favicon.ico on their own; they accept SVG bytes from it too.
+  app.get('/favicon.ico', hide, sendFavicon);
 
   const setCookie = (reply: FastifyReply, value: string, expiresAt: string) =>
     startSessionCookie(reply, config, value, expiresAt);
@@ -144,7 +158,6 @@ export async function consoleRoutes(
     }
     return sendPage(reply, 'app');
   };
-  const hide = { schema: { hide: true } };
   app.get('/', hide, appPage);
   app.get('/account', hide, appPage);
   app.get('/orgs/*', hide, appPage);
@@ -188,7 +201,11 @@ export async function consoleRoutes(
   app.get<{ Querystring: Static<typeof SetupQuerySchema> }>(
     '/console/setup',
     { schema: { querystring: SetupQuerySchema, hide: true }, config: attemptLimit },
-    async (req) => ({ valid: await sessions.setupTokenValid(req.query.token) }),
+    async (req) => ({
+      valid: await sessions.setupTokenValid(req.query.token),
+      // The page states the one password rule (src/domain/passwords.ts) instead of a copy of it.
+      password: { min_length: MIN_PASSWORD_LENGTH, max_length: MAX_PASSWORD_LENGTH },
+    }),
   );
 
   app.post<{ Body: Static<typeof SetupSchema> }>(

@@ -59,7 +59,9 @@ function decodeCursor(raw: string, sortBy: MemberSortBy, order: SortOrder): { va
   return { value: c.v, id: c.i };
 }
 
-/** Roles this organization offers; Neon's enum has more, "not available for all organizations". */
+/** Roles organizations offer; Neon's enum has more, "not available for all organizations". */
+export const AVAILABLE_ROLES: readonly MemberRole[] = ['admin', 'member'];
+
 export function assertAvailableRole(role: string): MemberRole {
   if (role === 'admin' || role === 'member') return role;
   throw badRequest(`role "${role}" is not available for this organization; use admin or member`);

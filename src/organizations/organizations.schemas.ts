@@ -40,6 +40,7 @@ export const CapabilitiesSchema = Type.Object({
   role: Type.Union([Type.String(), Type.Null()]),
   principal: Type.Union([Type.Literal('user'), Type.Literal('org_key'), Type.Literal('project_key')]),
   plan: Type.String(),
+  roles: Type.Array(Type.String()),
   projects: Type.Object({
     count: Type.Integer(),
     limit: Type.Integer(),

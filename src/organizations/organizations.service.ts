@@ -10,6 +10,7 @@ import { authorize, accountSubject, decide, RULES, type Action, type Subject } f
 import type { Authenticator } from '../auth/authenticator.ts';
 import { PLANS, type Config, type Plan } from '../config.ts';
 import { countAdmins } from '../members/members.repository.ts';
+import { AVAILABLE_ROLES } from '../members/members.service.ts';
 import { countLiveProjects } from '../projects/projects.repository.ts';
 import { planLimit } from '../projects/projects.service.ts';
 import { RECOVERY_WINDOW_MS } from '../projects/projects.presenter.ts';
@@ -29,6 +30,8 @@ export interface Capabilities {
   role: string | null;
   principal: 'user' | 'org_key' | 'project_key';
   plan: string;
+  /** Roles members and invitations may be given in this organization. */
+  roles: readonly string[];
   projects: { count: number; limit: number; recovery_window_days: number };
   regions: { ids: readonly string[]; default: string };
   actions: Record<Action, Capability>;
@@ -86,6 +89,7 @@ export class OrganizationsService {
       role: subject.kind === 'user' ? subject.role : null,
       principal: principal.kind,
       plan: org.plan,
+      roles: AVAILABLE_ROLES,
       projects: {
         count: await countLiveProjects(k, orgId),
         limit: planLimit(this.config, org.plan),
