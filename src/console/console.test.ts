@@ -114,6 +114,39 @@ describe('console: sessions and pages', () => {
     assert.equal(info.body.csrf_token, s.csrf);
   });
 
+  test('unknown URLs: browsers get the styled 404 page, API clients JSON; a favicon is served', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const page = await t.call('GET', '/nope', { headers: html });
+    assert.equal(page.status, 404);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(page.text, /Page not found/);
+    assert.match(page.text, /href="\/assets\/console.css"/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    const json = await t.call('GET', '/nope', { headers: { accept: 'application/json' } });
+    assert.equal(json.status, 404);
+    assert.equal(json.body.code, 'NOT_FOUND');
+    assert.equal((await t.call('GET', '/nope')).body.code, 'NOT_FOUND', 'no Accept: JSON');
+    const api = await t.call('GET', '/api/v2/nope', { headers: html });
+    assert.equal(api.status, 404);
+    assert.equal(api.body.code, 'NOT_FOUND', 'under /api/ always JSON');
+    const post = await t.call('POST', '/nope', { headers: html, body: {} });
+    assert.equal(post.body.code, 'NOT_FOUND');
+    for (const icon of ['/favicon.svg', '/favicon.ico']) {
+      const r = await t.call('GET', icon);
+      assert.equal(r.status, 200, icon);
+      assert.match(String(r.headers['content-type']), /image\/svg\+xml/);
+      assert.match(r.text, /<svg/);
+    }
+  });
+
+  test('the set-up page learns the one password rule from the server', async () => {
+    const { MIN_PASSWORD_LENGTH } = await import('../domain/passwords.ts');
+    const r = await t.call('GET', '/console/setup?token=unknown');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.valid, false);
+    assert.equal(r.body.password.min_length, MIN_PASSWORD_LENGTH);
+  });
+
   test('CSRF: a cookie-authenticated unsafe call without the token, or with a wrong one, is 403', async () => {
     const s = await signIn(t, admin.email, admin.password);
     const before = await t.db.kysely.selectFrom('api_keys').select('id').execute();
