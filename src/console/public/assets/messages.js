@@ -7,6 +7,12 @@ function quoted(message) {
   return m ? m[1] || m[2] : null;
 }
 
+/** Email addresses the API's message names (e.g. "a@x.org and b@y.org already have …"). */
+function emailsIn(message) {
+  const found = (message || '').match(/[^\s,"“”()]+@[^\s,"“”();]+[a-z0-9]/gi) || [];
+  return [...new Set(found)];
+}
+
 const GENERIC = {
   0: 'The server could not be reached. Check your connection and try again.',
   400: 'Something in the form is not valid. Check it and try again.',
@@ -37,14 +43,14 @@ export function humanMessage(err, context) {
           : 'One of the addresses is not a valid email address.';
       if (status === 400 && /twice|duplicate/i.test(api))
         return q ? `${q} appears twice in the list.` : 'An address appears twice in the list.';
-      if (status === 409 && /already (a )?member/i.test(api))
-        return q
-          ? `${q} is already a member of this organization.`
-          : 'Someone on the list is already a member.';
-      if (status === 409)
-        return q
-          ? `${q} already has a pending invitation. Use Resend in the list below instead. Nobody was invited.`
-          : 'Someone on the list already has a pending invitation. Nobody was invited.';
+      if (status === 409) {
+        const who = emailsIn(api);
+        const names = who.length ? who.join(', ') : 'Someone on the list';
+        const many = who.length > 1;
+        if (/already (a )?member/i.test(api))
+          return `${names} ${many ? 'are' : 'is'} already ${many ? 'members' : 'a member'} of this organization. Nobody was invited.`;
+        return `${names} already ${many ? 'have' : 'has'} a pending invitation. Use Resend in the list below instead. Nobody was invited.`;
+      }
       if (status === 429)
         return 'This organization has sent as many invitations as it may this hour. Try again later.';
       break;
