@@ -9,13 +9,13 @@ import { nowIso } from '../domain/time.ts';
 import { authorize, accountSubject, decide, RULES, type Action, type Subject } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { PLANS, type Config, type Plan } from '../config.ts';
-import { countAdmins } from '../members/members.repository.ts';
+import { countAdmins, insertMember } from '../members/members.repository.ts';
 import { AVAILABLE_ROLES } from '../members/members.service.ts';
 import { countLiveProjects } from '../projects/projects.repository.ts';
 import { planLimit } from '../projects/projects.service.ts';
 import { RECOVERY_WINDOW_MS } from '../projects/projects.presenter.ts';
 import { REGIONS, DEFAULT_REGION } from '../projects/regions.ts';
-import { findUserByEmail } from '../users/users.repository.ts';
+import { findUserByEmail, findUserById } from '../users/users.repository.ts';
 import { findOrganization, insertOrganization } from './organizations.repository.ts';
 
 export interface Capability {
@@ -128,11 +128,7 @@ export class OrganizationsService {
     const plan = input.plan ?? 'free';
     if (!PLANS.includes(plan)) throw badRequest(`plan must be one of ${PLANS.join(', ')}`);
     return withTransaction(this.db, async (trx) => {
-      const user = await trx
-        .selectFrom('users')
-        .select(['id', 'email_lower'])
-        .where('id', '=', userId)
-        .executeTakeFirst();
+      const user = await findUserById(trx, userId);
       if (!user) throw notFound('user');
       const now = nowIso();
       const id = newOrgId();
@@ -146,17 +142,14 @@ export class OrganizationsService {
         updated_at: now,
       };
       await insertOrganization(trx, org);
-      await trx
-        .insertInto('members')
-        .values({
-          id: newUuid(),
-          org_id: id,
-          user_id: userId,
-          role: 'admin',
-          email: user.email_lower,
-          joined_at: now,
-        })
-        .execute();
+      await insertMember(trx, {
+        id: newUuid(),
+        org_id: id,
+        user_id: userId,
+        role: 'admin',
+        email: user.email_lower,
+        joined_at: now,
+      });
       return org;
     });
   }
