@@ -199,7 +199,10 @@ export async function copyText(text, statusEl) {
 export function time(iso) {
   if (!iso) return h('span', {}, 'never');
   const d = new Date(iso);
-  return h('time', { datetime: iso, title: iso }, Number.isNaN(d.getTime()) ? iso : d.toLocaleString());
+  const text = Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return h('time', { datetime: iso, title: iso }, text);
 }
 
 /** A table that becomes stacked cards at phone width (labels come from the headers). */
