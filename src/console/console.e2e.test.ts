@@ -590,14 +590,17 @@ describe('console in Chromium', { skip: skipReason }, () => {
         assert.ok(width <= PHONE.width, `${who} ${tab || 'general'}: ${width}px wide at 390px`);
         await shot(`${who}-settings-${tab || 'general'}-phone`, p);
       }
-      for (const url of [`/orgs/${boot.orgId}/projects`, '/account']) {
+      for (const [name, url] of [
+        ['projects', `/orgs/${boot.orgId}/projects`],
+        ['account', '/account'],
+      ] as const) {
         await p.goto(`${base}${url}`);
         await p.locator('main h1').waitFor();
         await p.waitForLoadState('networkidle');
         const { width } = await measure(p);
         assert.ok(width <= PHONE.width, `${who} ${url}: ${width}px wide at 390px`);
+        await shot(`${who}-${name}-phone`, p);
       }
-      await shot(`${who}-projects-phone`, p);
       await p.setViewportSize(DESKTOP);
     }
     await page.setViewportSize(PHONE);

@@ -147,6 +147,8 @@ async function render() {
   }
   if (r.orgId) state.orgId = r.orgId;
   else if (r.page === 'new-org') state.orgId = null;
+  // Pages outside an organization keep the switcher and links on one of yours.
+  else if (!state.orgId && state.orgs[0]) state.orgId = state.orgs[0].id;
   renderSwitcher();
   renderNav(r.page);
   if (r.orgId) {
@@ -508,6 +510,16 @@ async function membersView(orgId, container) {
     canUpdate ? null : h('p', { class: 'hint', id: 'members-hint' }, why('member:update')),
     errors,
     table('Members', ['Email', 'Role', 'Joined', 'Actions'], rows),
+    h(
+      'details',
+      { id: 'roles-help' },
+      h('summary', {}, 'What each role may do'),
+      h(
+        'ul',
+        {},
+        (state.caps.roles || []).map((r) => h('li', {}, ROLE_TEXT[r] || r)),
+      ),
+    ),
   ];
 }
 
