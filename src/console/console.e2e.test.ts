@@ -484,6 +484,42 @@ describe('console in Chromium', { skip: skipReason }, () => {
     assert.ok(moved.body.projects.some((p: { id: string }) => p.id === projectId));
   });
 
+  test('project sharing and transfer-request claims appear only where the server has them', async () => {
+    const projects = (await api('GET', `/api/v2/projects?org_id=${boot.orgId}`)).body.projects as Array<{
+      id: string;
+      name: string;
+    }>;
+    const first = projects[0];
+    assert.ok(first);
+    const sharing = await api('GET', `/api/v2/projects/${first.id}/permissions`);
+    await page.goto(`${base}/orgs/${boot.orgId}/projects`);
+    await page.locator('#projects tr', { hasText: first.name }).waitFor();
+    await page.getByRole('button', { name: `Rename project ${first.name}` }).waitFor();
+    const share = page.getByRole('button', { name: `Share project ${first.name}` });
+    if (sharing.status === 404) {
+      assert.equal(await share.count(), 0, 'no Share button without the sharing API');
+    } else {
+      await share.click();
+      const dialog = page.getByRole('dialog', { name: `Share project “${first.name}”` });
+      await dialog.getByLabel('Email address').fill(member.email);
+      await dialog.getByRole('button', { name: 'Share', exact: true }).click();
+      await toast(page, `${first.name} is now shared with ${member.email}.`);
+      await dialog.getByRole('button', { name: `Stop sharing with ${member.email}` }).click();
+      await toast(page, `${member.email} no longer has access to ${first.name}.`);
+      await dialog.getByRole('button', { name: 'Done' }).click();
+    }
+    // A claim link: the page explains what accepting does; without the API it says so plainly.
+    await page.goto(`${base}/app/claim?p=${first.id}&tr=00000000-0000-4000-8000-000000000000`);
+    await page.getByRole('heading', { name: 'Claim a project' }).waitFor();
+    await page.getByLabel('Move it into').selectOption(boot.orgId);
+    await page.getByRole('button', { name: 'Accept the transfer' }).click();
+    await page
+      .locator('#claim-error [role=alert]')
+      .getByText(/does not accept project transfer requests yet|unknown or has expired/)
+      .waitFor();
+    await shot('claim');
+  });
+
   test('member: what they may not do is not offered, and the server agrees', async () => {
     await signInAs(mpage, member.email, member.password);
     const caps = await capsIn(mpage);

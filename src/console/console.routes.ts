@@ -161,6 +161,9 @@ export async function consoleRoutes(
   app.get('/', hide, appPage);
   app.get('/account', hide, appPage);
   app.get('/orgs/*', hide, appPage);
+  // Claim links of project transfer requests (Neon's console path is /app/claim).
+  app.get('/claim', hide, appPage);
+  app.get('/app/claim', hide, appPage);
   app.get('/signin', hide, async (req, reply) => {
     if (await currentSession(req)) return reply.redirect('/', 302);
     return sendPage(reply, 'signin');

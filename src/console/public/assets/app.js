@@ -2,7 +2,7 @@
 // What a page offers follows the viewer's capabilities as the server computes them
 // (GET /organizations/{id}/capabilities, decided by the same policy as every request): the
 // console keeps no copy of the permission rules.
-import { api, loadSession, signOut } from './api.js';
+import { api, loadSession, safeNext, signOut } from './api.js';
 import { humanMessage } from './messages.js';
 import {
   act,
@@ -97,6 +97,8 @@ function route(pathname) {
     if (!SETTINGS_TABS.some(([id]) => id === tab)) return { page: 'not-found' };
     return { page: 'settings', orgId: decodeURIComponent(m[1]), tab };
   }
+  // The claim link of a project transfer request (Neon's console uses /app/claim?p=…&tr=…).
+  if (pathname === '/claim' || pathname === '/app/claim') return { page: 'claim' };
   m = /^\/orgs\/([^/]+)\/projects\/?$/.exec(pathname);
   if (m) return { page: 'projects', orgId: decodeURIComponent(m[1]) };
   return { page: 'not-found' };
@@ -172,6 +174,7 @@ async function render() {
     account: accountPage,
     'new-org': newOrgPage,
     'not-found': notFoundPage,
+    claim: claimPage,
   };
   pages[r.page](r.orgId, r.tab);
   finishRender();
@@ -960,6 +963,7 @@ function projectsPage(orgId) {
     can('project:transfer_out') ? transfer.el : null,
   );
   const selected = new Set();
+  const sharing = { supported: null };
   const result = h('div', { id: 'transfer-result', 'aria-live': 'polite' });
   const refreshCaps = async () => {
     state.caps = await api('GET', `/organizations/${enc(orgId)}/capabilities`);
@@ -1056,6 +1060,13 @@ function projectsPage(orgId) {
             : 'Projects of this organization will appear here.',
         );
       }
+      // Project sharing (GET /projects/{id}/permissions) is offered only where the server has it.
+      if (sharing.supported === null) {
+        sharing.supported = await api('GET', `/projects/${enc(projects[0].id)}/permissions`).then(
+          () => true,
+          (err) => !(err.status === 404 || err.status === 405),
+        );
+      }
       const transferable = can('project:transfer_out');
       const headers = [...(transferable ? ['Select'] : []), 'Name', 'ID', 'Region', 'Created', 'Actions'];
       return [
@@ -1120,6 +1131,19 @@ function projectsPage(orgId) {
             },
           },
           'Rename',
+        ),
+      );
+    if (sharing.supported)
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            'aria-label': `Share project ${pr.name}`,
+            onclick: () => sharingDialog(pr),
+          },
+          'Share',
         ),
       );
     if (can('project:delete'))
@@ -1376,6 +1400,218 @@ function transferError(err) {
     return h('div', { class: 'error', role: 'alert' }, integrationsView(b.projects));
   }
   return errorBox(err, 'transfer');
+}
+
+// ---------- Project sharing ----------
+
+/** Who else may use a project: grant by email, list, revoke (GET/POST/DELETE /projects/{id}/permissions). */
+function sharingDialog(project) {
+  const opener = document.activeElement;
+  const base = `/projects/${enc(project.id)}/permissions`;
+  const errors = h('div', { id: 'sharing-error' });
+  const list = h('div', { id: 'sharing-list' });
+  const reload = () =>
+    loadInto(list, 'project access', async () => {
+      const res = await api('GET', base);
+      const grants = (res.project_permissions || []).filter((g) => !g.revoked_at);
+      if (grants.length === 0)
+        return h(
+          'p',
+          { class: 'hint', id: 'no-grants' },
+          'Not shared with anyone yet. Enter an email address above.',
+        );
+      return table(
+        'People with access',
+        ['Email', 'Since', 'Actions'],
+        grants.map((g) => [
+          g.granted_to_email,
+          time(g.granted_at),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'small danger',
+              'aria-label': `Stop sharing with ${g.granted_to_email}`,
+              onclick: async (e) => {
+                const ok = await act(
+                  e.currentTarget,
+                  errors,
+                  () => api('DELETE', `${base}/${enc(g.id)}`),
+                  null,
+                  'share-revoke',
+                );
+                if (ok === undefined) return;
+                toast(`${g.granted_to_email} no longer has access to ${project.name}.`);
+                reload();
+              },
+            },
+            'Revoke',
+          ),
+        ]),
+      );
+    });
+  const form = h(
+    'form',
+    { class: 'inline', id: 'share-form', novalidate: true },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'share-email' }, 'Email address'),
+      h('input', { id: 'share-email', name: 'email', type: 'email', maxlength: '256', autocomplete: 'off' }),
+    ),
+    h('button', { type: 'submit', class: 'primary' }, 'Share'),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const email = form.email.value.trim();
+    if (!email) {
+      errors.replaceChildren(errorBox('Enter the email address of a person with an account.'));
+      return;
+    }
+    const ok = await act(
+      form.querySelector('button[type=submit]'),
+      errors,
+      () => api('POST', base, { email }),
+      null,
+      'share',
+    );
+    if (ok === undefined) return;
+    form.email.value = '';
+    toast(`${project.name} is now shared with ${email}.`);
+    reload();
+  });
+  const titleId = `share-${project.id}`;
+  const dialog = h(
+    'dialog',
+    { 'aria-labelledby': titleId, class: 'wide' },
+    h('h2', { id: titleId }, `Share project “${project.name}”`),
+    h(
+      'p',
+      { class: 'hint' },
+      'People you share with can use this project without being members of the organization. They need an account.',
+    ),
+    form,
+    errors,
+    list,
+    h('div', { class: 'row spaced' }, h('button', { type: 'button', onclick: () => dialog.close() }, 'Done')),
+  );
+  document.body.append(dialog);
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (opener && opener.isConnected) opener.focus();
+  });
+  dialog.showModal();
+  form.email.focus();
+  reload();
+}
+
+// ---------- Claiming a project transfer request ----------
+
+function claimPage() {
+  const q = new URLSearchParams(window.location.search);
+  const projectId = q.get('p') || '';
+  const requestId = q.get('tr') || '';
+  const next = q.get('ru');
+  if (!projectId || !requestId) {
+    page(
+      'Claim a project',
+      emptyState(
+        'This claim link is incomplete',
+        'Open the whole link you received; it names the project and the transfer request.',
+      ),
+    );
+    return;
+  }
+  const errors = h('div', { id: 'claim-error' });
+  const result = h('div', { id: 'claim-result', 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    { class: 'stack', id: 'claim-form', novalidate: true },
+    h(
+      'p',
+      {},
+      'The project ',
+      h('code', {}, projectId),
+      ' is offered to you. Accepting moves it, with its data and connection strings, into the organization you choose; the sender loses access.',
+    ),
+    state.orgs.length
+      ? h(
+          'div',
+          {},
+          h('label', { for: 'claim-org' }, 'Move it into'),
+          h(
+            'select',
+            { id: 'claim-org', name: 'org' },
+            state.orgs.map((o) => h('option', { value: o.id }, o.name)),
+          ),
+        )
+      : h(
+          'p',
+          { class: 'hint' },
+          'You belong to no organization: the project becomes one of your personal projects.',
+        ),
+    errors,
+    h('div', {}, h('button', { type: 'submit', class: 'primary' }, 'Accept the transfer')),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const orgId = form.org ? form.org.value : undefined;
+    const path = `/projects/${enc(projectId)}/transfer_requests/${enc(requestId)}`;
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    errors.replaceChildren();
+    try {
+      await api('PUT', path, orgId ? { org_id: orgId } : {});
+    } catch (err) {
+      button.disabled = false;
+      const b = err.body || {};
+      if (err.status === 406 && Array.isArray(b.reasons)) {
+        errors.replaceChildren(
+          h(
+            'div',
+            { class: 'error', role: 'alert' },
+            h('p', {}, "The organization's plan cannot own this project:"),
+            h(
+              'ul',
+              {},
+              b.reasons.map((r) => h('li', {}, r.message || r.code)),
+            ),
+          ),
+        );
+      } else if (noRoute(err)) {
+        errors.replaceChildren(errorBox('This server does not accept project transfer requests yet.'));
+      } else if (err.status === 404) {
+        errors.replaceChildren(errorBox(err, 'claim'));
+        errors.querySelector('p').textContent =
+          'This transfer request is unknown or has expired. Ask the sender for a new link.';
+      } else if (err.status === 409) {
+        errors.replaceChildren(errorBox(err, 'claim'));
+        errors.querySelector('p').textContent =
+          'This transfer request was already used. Each link works once.';
+      } else {
+        errors.replaceChildren(errorBox(err, 'claim'));
+      }
+      return;
+    }
+    await refreshOrgs();
+    toast('Project transferred to you.');
+    if (next && safeNext(next) === next) return navigate(next);
+    form.replaceWith(
+      h(
+        'div',
+        { class: 'notice success', role: 'status' },
+        h('p', {}, 'The project is yours now.'),
+        orgId
+          ? h(
+              'a',
+              { class: 'button primary', href: `/orgs/${enc(orgId)}/projects`, 'data-link': true },
+              'Open the projects',
+            )
+          : null,
+      ),
+    );
+  });
+  page('Claim a project', h('div', { class: 'card' }, form, result));
 }
 
 // ---------- Account ----------

@@ -79,6 +79,12 @@ export function humanMessage(err, context) {
     case 'org-create':
       if (status === 400) return 'Give the organization a name of at most 256 characters.';
       break;
+    case 'share':
+      if (status === 400) return 'Enter a valid email address.';
+      if (status === 404 && !/^no route/.test(api))
+        return 'No account has this email address. Ask the person to create one first.';
+      if (status === 409) return 'This project is already shared with that person.';
+      break;
     case 'resend':
       if (status === 409 || status === 400) return 'Only pending or expired invitations can be sent again.';
       break;
