@@ -63,6 +63,7 @@ describe('console in Chromium', { skip: skipReason }, () => {
     // The README's pictures: `ORGPLANE_UPDATE_DOCS_SCREENSHOT=1 node scripts/test.mjs -- --only sqlite console.e2e`.
     if (!process.env.ORGPLANE_UPDATE_DOCS_SCREENSHOT) return;
     fs.mkdirSync('docs/screenshots', { recursive: true });
+    await p.evaluate(() => document.getElementById('toasts')?.replaceChildren());
     await p.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
   };
   const api = (method: 'GET' | 'POST', url: string, token = boot.token) => t.call(method, url, { token });

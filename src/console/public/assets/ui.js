@@ -36,6 +36,8 @@ export function toast(message) {
   }
   const el = h('div', { class: 'toast' }, message);
   region.append(el);
+  // The latest few only: a stack of old confirmations would cover the page.
+  while (region.children.length > 2) region.firstElementChild.remove();
   setTimeout(() => el.remove(), 6000);
   return el;
 }
