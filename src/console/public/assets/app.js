@@ -85,6 +85,8 @@ const SETTINGS_TABS = [
   ['members', 'Members'],
   ['invitations', 'Invitations'],
   ['api-keys', 'API keys'],
+  // Shown only where the server's policy has the action (and the viewer may read it).
+  ['audit', 'Audit log', 'audit_log:read'],
 ];
 
 function route(pathname) {
@@ -255,10 +257,12 @@ function orgNotFoundPage(orgId) {
 // ---------- Organization settings ----------
 
 function settingsPage(orgId, tab) {
+  const shown = SETTINGS_TABS.filter(([, , action]) => !action || can(action));
+  if (!shown.some(([id]) => id === tab)) return notFoundPage();
   const tabs = h(
     'nav',
     { class: 'tabs', 'aria-label': 'Settings sections' },
-    SETTINGS_TABS.map(([id, label]) =>
+    shown.map(([id, label]) =>
       h(
         'a',
         {
@@ -296,6 +300,11 @@ function settingsPage(orgId, tab) {
     'api-keys': () => {
       const s = section('API keys', 'api-keys');
       orgKeysView(orgId, s.body);
+      return s.el;
+    },
+    audit: () => {
+      const s = section('Audit log', 'audit');
+      auditView(orgId, s.body);
       return s.el;
     },
   };
@@ -739,7 +748,6 @@ const DAY = 86_400_000;
 
 /** Key expiry (when the server reports it): the date, with a warning within 7 days. */
 function expiryCell(k) {
-  if (!('expires_at' in k)) return null;
   if (!k.expires_at) return h('span', { class: 'hint' }, 'never');
   const left = Date.parse(k.expires_at) - Date.now();
   if (left <= 0) return h('span', { class: 'badge danger' }, 'expired');
@@ -757,7 +765,7 @@ function expiryCell(k) {
   );
 }
 
-function keyList(keys, { caption, onRevoke, canRevoke, withScope, emptyText }) {
+function keyList(keys, { caption, onRevoke, canRevoke, withScope, emptyText, extraActions = () => [] }) {
   if (keys.length === 0) return emptyState('No API keys yet', emptyText);
   const withExpiry = keys.some((k) => 'expires_at' in k);
   const headers = ['Name'];
@@ -779,7 +787,8 @@ function keyList(keys, { caption, onRevoke, canRevoke, withScope, emptyText }) {
         k.last_used_from_addr || '—',
       );
       if (withExpiry) cells.push(expiryCell(k));
-      cells.push(
+      const buttons = [
+        ...extraActions(k),
         canRevoke(k)
           ? h(
               'button',
@@ -791,8 +800,9 @@ function keyList(keys, { caption, onRevoke, canRevoke, withScope, emptyText }) {
               },
               'Revoke',
             )
-          : '—',
-      );
+          : null,
+      ].filter(Boolean);
+      cells.push(buttons.length ? h('div', { class: 'row' }, buttons) : '—');
       return cells;
     }),
   );
@@ -818,8 +828,10 @@ function orgKeysView(orgId, container) {
   const orgKeys = can('org_api_key:create');
   const projectKeys = can('project_api_key:create');
   const me = state.session.user.id;
+  let rotatable = false;
   const reload = () =>
     loadInto(list, 'API keys', async () => {
+      rotatable = await hasOperation('/organizations/{org_id}/api_keys/{key_id}/rotate');
       const keys = await api('GET', `/organizations/${enc(orgId)}/api_keys`);
       return keyList(keys, {
         caption: 'Organization API keys',
@@ -833,6 +845,16 @@ function orgKeysView(orgId, container) {
           can('org_api_key:revoke') ||
           (can('org_api_key:revoke_own') && Boolean(k.project_id) && k.created_by && k.created_by.id === me),
         onRevoke: (k, b) => revokeFlow(k, b, errors, `/organizations/${enc(orgId)}/api_keys/${k.id}`, reload),
+        extraActions: (k) => [
+          rotatable &&
+          (k.project_id
+            ? can('org_api_key:revoke') ||
+              (can('project_api_key:create') && k.created_by && k.created_by.id === me)
+            : can('org_api_key:create'))
+            ? rotateButton(k, `/organizations/${enc(orgId)}/api_keys/${k.id}/rotate`, errors, reload)
+            : null,
+          can('access:explain') ? explainButton(orgId, k) : null,
+        ],
       });
     });
   const intro = h(
@@ -930,6 +952,235 @@ function orgKeysView(orgId, container) {
     list,
   );
   reload();
+}
+
+/** Whether the server serves a path (its OpenAPI document), for features landing separately. */
+let openapiPaths = null;
+async function hasOperation(path) {
+  if (!openapiPaths) {
+    openapiPaths = api('GET', '/openapi.json').then(
+      (doc) => new Set(Object.keys((doc && doc.paths) || {})),
+      () => new Set(),
+    );
+  }
+  return (await openapiPaths).has(path);
+}
+
+const OVERLAPS = [
+  [0, 'No overlap: the old key stops at once'],
+  [3600, 'One hour'],
+  [86400, 'One day'],
+  [604800, 'Seven days'],
+];
+
+function rotateButton(k, path, errors, reload) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'small',
+      'aria-label': `Rotate API key ${k.name}`,
+      onclick: async (e) => {
+        const select = h(
+          'select',
+          { id: 'rotate-overlap' },
+          OVERLAPS.map(([v, label]) => h('option', { value: String(v) }, label)),
+        );
+        const yes = await confirmDialog({
+          title: `Rotate API key “${k.name}”?`,
+          message:
+            'A new key with the same name and scope replaces it. Choose how long the old key keeps working, so you can switch over.',
+          confirmLabel: 'Rotate key',
+          danger: false,
+          extra: h(
+            'div',
+            { class: 'field' },
+            h('label', { for: 'rotate-overlap' }, 'Old key keeps working for'),
+            select,
+          ),
+        });
+        if (!yes) return;
+        const overlap = Number(select.value);
+        const created = await act(
+          e.currentTarget,
+          errors,
+          () => api('POST', path, { overlap_seconds: overlap }),
+          null,
+          'rotate',
+        );
+        if (!created) return;
+        tokenDialog(created.key, created.name);
+        toast(
+          overlap
+            ? `Key ${k.name} rotated; the old key keeps working until ${new Date(Date.now() + overlap * 1000).toLocaleString()}.`
+            : `Key ${k.name} rotated; the old key no longer works.`,
+        );
+        reload();
+      },
+    },
+    'Rotate',
+  );
+}
+
+/** Operations people ask about, in words. */
+const EXPLAIN_OPERATIONS = [
+  ['getOrganization', 'Read the organization'],
+  ['listProjects', 'List projects'],
+  ['createProject', 'Create projects'],
+  ['updateProject', 'Change its project', true],
+  ['deleteProject', 'Delete its project', true],
+  ['getOrganizationMembers', 'List members'],
+  ['updateOrganizationMember', 'Change member roles'],
+  ['createOrganizationInvitations', 'Invite people'],
+  ['createOrgApiKey', 'Create organization API keys'],
+];
+
+function explainButton(orgId, k) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'small',
+      'aria-label': `What can API key ${k.name} do?`,
+      onclick: () => explainDialog(orgId, k),
+    },
+    'What can it do?',
+  );
+}
+
+function explainDialog(orgId, k) {
+  const opener = document.activeElement;
+  const titleId = `explain-${k.id}`;
+  const body = h('div', { id: 'explain-result' });
+  const dialog = h(
+    'dialog',
+    { 'aria-labelledby': titleId, class: 'wide' },
+    h('h2', { id: titleId }, `What can “${k.name}” do?`),
+    h(
+      'p',
+      { class: 'hint' },
+      'Answered by the server from the same rules that decide real requests; nothing is done.',
+    ),
+    body,
+    h(
+      'div',
+      { class: 'row spaced' },
+      h('button', { type: 'button', onclick: () => dialog.close() }, 'Close'),
+    ),
+  );
+  document.body.append(dialog);
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (opener && opener.isConnected) opener.focus();
+  });
+  dialog.showModal();
+  loadInto(body, 'the answers', async () => {
+    const rows = await Promise.all(
+      EXPLAIN_OPERATIONS.map(async ([operation, label, onProject]) => {
+        const target = onProject ? k.project_id : undefined;
+        if (onProject && !target) return null;
+        const r = await api('POST', `/organizations/${enc(orgId)}/access/explain`, {
+          key_id: k.id,
+          operation,
+          ...(target ? { target } : {}),
+        });
+        return [
+          label,
+          h('span', { class: `badge ${r.allowed ? 'admin' : 'danger'}` }, r.allowed ? 'allowed' : 'refused'),
+          r.allowed ? '' : r.reason,
+        ];
+      }),
+    );
+    return table('What the key may do', ['Operation', 'Answer', 'Why not'], rows.filter(Boolean));
+  });
+}
+
+// ---------- Audit log ----------
+
+function actorText(a) {
+  if (!a) return '';
+  if (a.type === 'user') return a.email || a.id;
+  if (a.type === 'api_key') return `${a.kind === 'project' ? 'Project' : 'Organization'} key ${a.id}`;
+  return 'operator (CLI)';
+}
+
+function auditView(orgId, container) {
+  const list = h('div', { id: 'audit-list' });
+  const field = (id, label, attrs = {}) =>
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: id }, label),
+      h('input', { id, name: id, autocomplete: 'off', ...attrs }),
+    );
+  const form = h(
+    'form',
+    { class: 'inline', id: 'audit-filters', novalidate: true },
+    field('audit-action', 'Action', { placeholder: 'member.role_changed' }),
+    field('audit-actor', 'Actor', { placeholder: 'email, user or key id' }),
+    field('audit-since', 'Since', { type: 'date' }),
+    field('audit-until', 'Until', { type: 'date' }),
+    h('button', { type: 'submit', class: 'primary' }, 'Filter'),
+  );
+  const query = () => {
+    const q = new URLSearchParams({ limit: '50' });
+    const v = (id) => form.querySelector(`#${id}`).value.trim();
+    if (v('audit-action')) q.set('action', v('audit-action'));
+    if (v('audit-actor')) q.set('actor', v('audit-actor'));
+    if (v('audit-since')) q.set('since', new Date(`${v('audit-since')}T00:00:00`).toISOString());
+    if (v('audit-until')) q.set('until', new Date(`${v('audit-until')}T23:59:59`).toISOString());
+    return q;
+  };
+  const rowsOf = (events) =>
+    events.map((e) => [
+      time(e.at),
+      actorText(e.actor),
+      h('code', {}, e.action),
+      e.target ? `${e.target.type}${e.target.id ? ` ${e.target.id}` : ''}` : '',
+      h(
+        'span',
+        { class: `badge${e.outcome === 'denied' ? ' danger' : ''}` },
+        e.outcome === 'denied' ? `refused (${e.status})` : 'done',
+      ),
+    ]);
+  const load = () =>
+    loadInto(list, 'the audit log', async () => {
+      const res = await api('GET', `/organizations/${enc(orgId)}/audit_log?${query()}`);
+      const events = res.events || [];
+      if (events.length === 0)
+        return h('p', { class: 'hint', id: 'audit-empty' }, 'No events match these filters.');
+      const t = table('Audit events', ['When', 'Who', 'Action', 'Target', 'Outcome'], rowsOf(events));
+      const out = [t];
+      let next = res.pagination && res.pagination.next;
+      if (next) {
+        const more = h('button', { type: 'button', id: 'audit-more' }, 'Load older events');
+        more.addEventListener('click', async () => {
+          const q = query();
+          q.set('cursor', next);
+          const page2 = await act(more, null, () =>
+            api('GET', `/organizations/${enc(orgId)}/audit_log?${q}`),
+          );
+          if (!page2) return;
+          const tbody = t.querySelector('tbody');
+          const extra = table('', ['When', 'Who', 'Action', 'Target', 'Outcome'], rowsOf(page2.events || []));
+          tbody.append(...extra.querySelectorAll('tbody tr'));
+          next = page2.pagination && page2.pagination.next;
+          if (!next) more.remove();
+        });
+        out.push(h('div', { class: 'row spaced' }, more));
+      }
+      return out;
+    });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    load();
+  });
+  container.replaceChildren(
+    h('p', { class: 'hint' }, 'Every change and every refused attempt in this organization, newest first.'),
+    form,
+    list,
+  );
+  load();
 }
 
 // ---------- Projects and transfers ----------
@@ -1638,15 +1889,24 @@ function accountPage() {
     ),
     h('button', { type: 'submit', class: 'primary' }, 'Create key'),
   );
+  let rotatable = false;
   const reload = () =>
     loadInto(list, 'API keys', async () =>
-      keyList(await api('GET', '/api_keys'), {
-        caption: 'Personal API keys',
-        withScope: false,
-        emptyText: 'Create a key above to use the API, the SDK or neonctl as yourself.',
-        canRevoke: () => true,
-        onRevoke: (k, b) => revokeFlow(k, b, errors, `/api_keys/${k.id}`, reload),
-      }),
+      keyList(
+        await api('GET', '/api_keys').then(
+          async (keys) => ((rotatable = await hasOperation('/api_keys/{key_id}/rotate')), keys),
+        ),
+        {
+          caption: 'Personal API keys',
+          withScope: false,
+          emptyText: 'Create a key above to use the API, the SDK or neonctl as yourself.',
+          canRevoke: () => true,
+          onRevoke: (k, b) => revokeFlow(k, b, errors, `/api_keys/${k.id}`, reload),
+          extraActions: (k) => [
+            rotatable ? rotateButton(k, `/api_keys/${k.id}/rotate`, errors, reload) : null,
+          ],
+        },
+      ),
     );
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -85,6 +85,12 @@ export function humanMessage(err, context) {
         return 'No account has this email address. Ask the person to create one first.';
       if (status === 409) return 'This project is already shared with that person.';
       break;
+    case 'rotate':
+      if (status === 409)
+        return 'This key was already rotated, revoked or has expired. Create a new key instead.';
+      if (status === 400)
+        return "The organization's maximum key lifetime does not allow this. Pick a shorter expiry.";
+      break;
     case 'resend':
       if (status === 409 || status === 400) return 'Only pending or expired invitations can be sent again.';
       break;
