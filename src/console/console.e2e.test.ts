@@ -510,7 +510,7 @@ describe('console in Chromium', { skip: skipReason }, () => {
       await dialog.getByRole('button', { name: 'Done' }).click();
     }
     // A claim link: the page explains what accepting does; without the API it says so plainly.
-    await page.goto(`${base}/app/claim?p=${first.id}&tr=00000000-0000-4000-8000-000000000000`);
+    await page.goto(`${base}/transfer-requests/00000000-0000-4000-8000-000000000000?project_id=${first.id}`);
     await page.getByRole('heading', { name: 'Claim a project' }).waitFor();
     await page.getByLabel('Move it into').selectOption(boot.orgId);
     await page.getByRole('button', { name: 'Accept the transfer' }).click();
@@ -519,6 +519,48 @@ describe('console in Chromium', { skip: skipReason }, () => {
       .getByText(/does not accept project transfer requests yet|unknown or has expired/)
       .waitFor();
     await shot('claim');
+  });
+
+  test('audit log and "What can this key do?": shown where the server has them, for who may use them', async () => {
+    const caps = await capsIn(page);
+    const hasAudit = 'audit_log:read' in caps.actions;
+    await page.goto(settings());
+    await page.getByRole('link', { name: 'API keys' }).waitFor();
+    if (!hasAudit) {
+      assert.equal(
+        await page.getByRole('link', { name: 'Audit log' }).count(),
+        0,
+        'no Audit tab without the API',
+      );
+      await page.goto(settings('audit'));
+      await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      return;
+    }
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.waitForURL(settings('audit'));
+    await page.locator('#audit-list table').waitFor();
+    await page.locator('#audit-list tr', { hasText: 'member.role_changed' }).first().waitFor();
+    await page.getByLabel('Action').fill('project.deleted');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator('#audit-list tr', { hasText: 'project.deleted' }).first().waitFor();
+    assert.equal(await page.locator('#audit-list tr', { hasText: 'member.role_changed' }).count(), 0);
+    await shot('audit');
+    // Members may not read it: no tab.
+    await mpage.goto(settings());
+    await mpage.getByRole('link', { name: 'API keys' }).waitFor();
+    const mcaps = await capsIn(mpage);
+    assert.equal(
+      await mpage.getByRole('link', { name: 'Audit log' }).count(),
+      mcaps.actions['audit_log:read']?.allowed ? 1 : 0,
+    );
+    // Explain a key: the answers come from the server.
+    await page.goto(settings('api-keys'));
+    await page.getByRole('button', { name: 'What can API key deploy-bot do?' }).click();
+    const dialog = page.getByRole('dialog', { name: 'What can “deploy-bot” do?' });
+    await dialog.locator('tr', { hasText: 'Invite people' }).getByText('refused').waitFor();
+    await dialog.locator('tr', { hasText: 'List projects' }).getByText('allowed').waitFor();
+    await shot('explain');
+    await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
   test('member: what they may not do is not offered, and the server agrees', async () => {

@@ -164,6 +164,7 @@ export async function consoleRoutes(
   // Claim links of project transfer requests (Neon's console path is /app/claim).
   app.get('/claim', hide, appPage);
   app.get('/app/claim', hide, appPage);
+  app.get('/transfer-requests/*', hide, appPage);
   app.get('/signin', hide, async (req, reply) => {
     if (await currentSession(req)) return reply.redirect('/', 302);
     return sendPage(reply, 'signin');

@@ -101,6 +101,9 @@ function route(pathname) {
   }
   // The claim link of a project transfer request (Neon's console uses /app/claim?p=…&tr=…).
   if (pathname === '/claim' || pathname === '/app/claim') return { page: 'claim' };
+  // orgplane's claim_url: /transfer-requests/{request_id}?project_id=…
+  const claim = /^\/transfer-requests\/([^/]+)\/?$/.exec(pathname);
+  if (claim) return { page: 'claim', requestId: decodeURIComponent(claim[1]) };
   m = /^\/orgs\/([^/]+)\/projects\/?$/.exec(pathname);
   if (m) return { page: 'projects', orgId: decodeURIComponent(m[1]) };
   return { page: 'not-found' };
@@ -178,7 +181,7 @@ async function render() {
     'not-found': notFoundPage,
     claim: claimPage,
   };
-  pages[r.page](r.orgId, r.tab);
+  pages[r.page](r.orgId, r.tab, r);
   finishRender();
 }
 
@@ -1758,10 +1761,10 @@ function sharingDialog(project) {
 
 // ---------- Claiming a project transfer request ----------
 
-function claimPage() {
+function claimPage(_orgId, _tab, r) {
   const q = new URLSearchParams(window.location.search);
-  const projectId = q.get('p') || '';
-  const requestId = q.get('tr') || '';
+  const projectId = q.get('p') || q.get('project_id') || '';
+  const requestId = r.requestId || q.get('tr') || '';
   const next = q.get('ru');
   if (!projectId || !requestId) {
     page(
@@ -1835,10 +1838,18 @@ function claimPage() {
         errors.replaceChildren(errorBox(err, 'claim'));
         errors.querySelector('p').textContent =
           'This transfer request is unknown or has expired. Ask the sender for a new link.';
+      } else if (err.status === 410) {
+        errors.replaceChildren(errorBox(err, 'claim'));
+        errors.querySelector('p').textContent =
+          'This transfer request has expired. Ask the sender for a new link.';
+      } else if (err.status === 400 && /already/.test(err.message)) {
+        errors.replaceChildren(errorBox(err, 'claim'));
+        errors.querySelector('p').textContent =
+          'The project is already in that organization. Choose another one.';
       } else if (err.status === 409) {
         errors.replaceChildren(errorBox(err, 'claim'));
         errors.querySelector('p').textContent =
-          'This transfer request was already used. Each link works once.';
+          'This transfer request was already used, or the project has moved since. Each link works once.';
       } else {
         errors.replaceChildren(errorBox(err, 'claim'));
       }
