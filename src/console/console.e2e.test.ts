@@ -707,6 +707,12 @@ describe('console in Chromium', { skip: skipReason }, () => {
           .map((el) => el.outerHTML),
       );
       assert.deepEqual(unlabeled, [], url);
+      const stray = await page.evaluate(() =>
+        [...document.querySelectorAll('main *, header *')].some((el) =>
+          [...el.childNodes].some((n) => n.nodeType === 3 && /^(null|undefined)$/.test(n.textContent ?? '')),
+        ),
+      );
+      assert.equal(stray, false, `${url}: a "null" or "undefined" text node`);
     }
   });
 

@@ -112,7 +112,8 @@ function route(pathname) {
 function renderSwitcher() {
   const select = document.getElementById('org-switcher');
   const known = state.orgs.some((o) => o.id === state.orgId);
-  select.replaceChildren(
+  fill(
+    select,
     state.orgId && !known
       ? h('option', { value: '__unknown', selected: true }, 'Unknown organization')
       : null,
@@ -214,6 +215,8 @@ function emptyState(title, text, action) {
   return h('div', { class: 'empty-state' }, h('h3', {}, title), h('p', {}, text), action || null);
 }
 
+/** replaceChildren without the "null" text nodes it would make of skipped children. */
+const fill = (el, ...children) => el.replaceChildren(...children.flat().filter(Boolean));
 const orgName = (id) => state.orgs.find((o) => o.id === id)?.name || id;
 const noRoute = (err) => err.status === 404 && /^no route/.test(err.message);
 const can = (action) => Boolean(state.caps && state.caps.actions[action]?.allowed);
@@ -941,7 +944,8 @@ function orgKeysView(orgId, container) {
     tokenDialog(created.key, created.name);
     reload();
   });
-  container.replaceChildren(
+  fill(
+    container,
     intro,
     orgKeys
       ? null
