@@ -34,6 +34,7 @@ const decodeMail = (raw: string) =>
 
 interface Caps {
   role: string | null;
+  roles?: string[];
   actions: Record<string, { allowed: boolean; reason?: string }>;
 }
 
@@ -625,6 +626,61 @@ describe('console in Chromium', { skip: skipReason }, () => {
     }, boot.orgId);
     assert.equal(refused.status, 403);
     assert.equal(refused.body.message, caps.actions['invitation:create']?.reason);
+  });
+
+  test('viewer (where the organization offers the role): what they may not do is not offered', async (tc) => {
+    const admin = await capsIn(page);
+    if (!admin.roles?.includes('viewer')) {
+      tc.skip('this server offers no viewer role yet (it arrives with per-role permissions)');
+      return;
+    }
+    const viewer = await createUserWithPassword(t.services, 'viewer');
+    await t.services.members.add(boot.orgId, viewer.email, 'viewer' as never);
+    const vctx = await browser.newContext({ viewport: DESKTOP });
+    const vpage = await newPage(vctx);
+    await signInAs(vpage, viewer.email, viewer.password);
+    const caps = await capsIn(vpage);
+    assert.equal(caps.role, 'viewer');
+    await vpage.getByText('You are a viewer of Default Organization.').waitFor();
+    await vpage.getByText('Viewer: read-only access').waitFor();
+    await shot('viewer-settings-general', vpage);
+    const offered = (action: string) => (caps.actions[action]?.allowed ? 1 : 0);
+    await vpage.goto(settings('members'));
+    await vpage.locator('#members table').waitFor();
+    assert.equal(await vpage.locator('#members select').count(), offered('member:update') ? 3 : 0);
+    await vpage.goto(settings('invitations'));
+    await vpage.locator('#invitations-list h3').waitFor();
+    assert.equal(await vpage.locator('#invite-form').count(), offered('invitation:create'));
+    await vpage.goto(settings('api-keys'));
+    await vpage.locator('#org-keys-list').waitFor();
+    assert.equal(
+      await vpage.locator('#org-key-form').count(),
+      offered('org_api_key:create') || offered('project_api_key:create'),
+    );
+    await shot('viewer-settings-keys', vpage);
+    await vpage.goto(`${base}/orgs/${boot.orgId}/projects`);
+    await vpage.locator('#projects table').waitFor();
+    assert.equal(
+      await vpage.getByRole('button', { name: 'Create project' }).count(),
+      offered('project:create'),
+    );
+    assert.equal(
+      (await vpage.getByRole('button', { name: /^Rename project/ }).count()) > 0,
+      offered('project:update') === 1,
+    );
+    assert.equal(await vpage.getByRole('button', { name: /^Delete project/ }).count(), 0);
+    await shot('viewer-projects', vpage);
+    await vpage.setViewportSize(PHONE);
+    for (const tab of ['', 'members', 'invitations', 'api-keys']) {
+      await vpage.goto(settings(tab));
+      await vpage.locator('main section.card').waitFor();
+      await vpage.waitForLoadState('networkidle');
+      const { height, width } = await measure(vpage);
+      assert.ok(height <= 3 * PHONE.height, `viewer ${tab || 'general'}: ${height}px tall at 390px`);
+      assert.ok(width <= PHONE.width, `viewer ${tab || 'general'}: ${width}px wide`);
+    }
+    await shot('viewer-settings-general-phone', vpage);
+    await vctx.close();
   });
 
   test('unknown organization, unknown page, unknown URL: one clear page each', async () => {
