@@ -295,7 +295,8 @@ function settingsPage(orgId, tab) {
     },
     members: () => {
       const s = section('Members', 'members');
-      loadInto(s.body, 'members', () => membersView(orgId, s.body));
+      if (can('member:list')) loadInto(s.body, 'members', () => membersView(orgId, s.body));
+      else s.body.replaceChildren(h('p', { class: 'hint', id: 'members-hidden' }, why('member:list')));
       return s.el;
     },
     invitations: () => {
@@ -623,6 +624,8 @@ function invitationsView(orgId, container) {
 }
 
 async function invitationsList(orgId, container, errors) {
+  if (!can('invitation:list'))
+    return h('p', { class: 'hint', id: 'invitations-hidden' }, why('invitation:list'));
   let res;
   try {
     res = await api('GET', `/organizations/${enc(orgId)}/invitations`);
@@ -837,6 +840,8 @@ function orgKeysView(orgId, container) {
   let rotatable = false;
   const reload = () =>
     loadInto(list, 'API keys', async () => {
+      if (!can('org_api_key:list'))
+        return h('p', { class: 'hint', id: 'keys-hidden' }, why('org_api_key:list'));
       rotatable = await hasOperation('/organizations/{org_id}/api_keys/{key_id}/rotate');
       const keys = await api('GET', `/organizations/${enc(orgId)}/api_keys`);
       return keyList(keys, {
