@@ -195,7 +195,7 @@ function finishRender() {
 
 function page(title, ...children) {
   document.title = `${title} · orgplane`;
-  main.replaceChildren(h('h1', { tabindex: '-1' }, title), ...children);
+  fill(main, h('h1', { tabindex: '-1' }, title), ...children);
 }
 
 function section(title, id, ...intro) {
@@ -1226,7 +1226,6 @@ function projectsPage(orgId) {
     can('project:transfer_out') ? transfer.el : null,
   );
   const selected = new Set();
-  const sharing = { supported: null };
   const result = h('div', { id: 'transfer-result', 'aria-live': 'polite' });
   const refreshCaps = async () => {
     state.caps = await api('GET', `/organizations/${enc(orgId)}/capabilities`);
@@ -1323,13 +1322,6 @@ function projectsPage(orgId) {
             : 'Projects of this organization will appear here.',
         );
       }
-      // Project sharing (GET /projects/{id}/permissions) is offered only where the server has it.
-      if (sharing.supported === null) {
-        sharing.supported = await api('GET', `/projects/${enc(projects[0].id)}/permissions`).then(
-          () => true,
-          (err) => !(err.status === 404 || err.status === 405),
-        );
-      }
       const transferable = can('project:transfer_out');
       const headers = [...(transferable ? ['Select'] : []), 'Name', 'ID', 'Region', 'Created', 'Actions'];
       return [
@@ -1396,7 +1388,8 @@ function projectsPage(orgId) {
           'Rename',
         ),
       );
-    if (sharing.supported)
+    // Sharing is offered where the server's policy has it and lets this viewer see who has access.
+    if (can('project_permission:list'))
       buttons.push(
         h(
           'button',
@@ -1689,27 +1682,29 @@ function sharingDialog(project) {
         grants.map((g) => [
           g.granted_to_email,
           time(g.granted_at),
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'small danger',
-              'aria-label': `Stop sharing with ${g.granted_to_email}`,
-              onclick: async (e) => {
-                const ok = await act(
-                  e.currentTarget,
-                  errors,
-                  () => api('DELETE', `${base}/${enc(g.id)}`),
-                  null,
-                  'share-revoke',
-                );
-                if (ok === undefined) return;
-                toast(`${g.granted_to_email} no longer has access to ${project.name}.`);
-                reload();
-              },
-            },
-            'Revoke',
-          ),
+          !can('project_permission:revoke')
+            ? '—'
+            : h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'small danger',
+                  'aria-label': `Stop sharing with ${g.granted_to_email}`,
+                  onclick: async (e) => {
+                    const ok = await act(
+                      e.currentTarget,
+                      errors,
+                      () => api('DELETE', `${base}/${enc(g.id)}`),
+                      null,
+                      'share-revoke',
+                    );
+                    if (ok === undefined) return;
+                    toast(`${g.granted_to_email} no longer has access to ${project.name}.`);
+                    reload();
+                  },
+                },
+                'Revoke',
+              ),
         ]),
       );
     });
@@ -1753,7 +1748,7 @@ function sharingDialog(project) {
       { class: 'hint' },
       'People you share with can use this project without being members of the organization. They need an account.',
     ),
-    form,
+    can('project_permission:grant') ? form : h('p', { class: 'hint' }, why('project_permission:grant')),
     errors,
     list,
     h('div', { class: 'row spaced' }, h('button', { type: 'button', onclick: () => dialog.close() }, 'Done')),
@@ -1764,7 +1759,7 @@ function sharingDialog(project) {
     if (opener && opener.isConnected) opener.focus();
   });
   dialog.showModal();
-  form.email.focus();
+  if (form.isConnected) form.email.focus();
   reload();
 }
 
