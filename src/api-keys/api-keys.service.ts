@@ -150,8 +150,8 @@ export class ApiKeysService {
   private async revoke(key: ApiKeyRow): Promise<ApiKeyRow> {
     await this.lastUsed.flush();
     const at = nowIso();
-    await revokeKey(this.db.kysely, key.id, at);
-    const fresh = await findKeyById(this.db.kysely, key.id);
-    return fresh ?? { ...key, revoked_at: at };
+    const revoked = await revokeKey(this.db.kysely, key.id, at);
+    if (revoked) return revoked;
+    return (await findKeyById(this.db.kysely, key.id)) ?? { ...key, revoked_at: at };
   }
 }

@@ -172,6 +172,8 @@ export interface Database {
   password_setup_tokens: PasswordSetupTokensTable;
   invitations: InvitationsTable;
   mail_outbox: MailOutboxTable;
+  /** Invitation emails queued per organization and minute ('YYYY-MM-DDTHH:MM', UTC): the hourly limit. */
+  invitation_sends: { org_id: string; minute: string; n: number };
   /** SQLite only: bumped by triggers on every access change (migration 0006). */
   access_version: { id: number; n: number };
 }
