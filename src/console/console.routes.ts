@@ -64,6 +64,9 @@ export function refuseForeignOrigin(req: FastifyRequest, config: Config): void {
   }
   const origin = req.headers.origin;
   if (origin === undefined) return;
+  // Under Referrer-Policy: no-referrer (every page here) browsers send "Origin: null" with form
+  // posts; the browser's own Sec-Fetch-Site then says whether the post came from this origin.
+  if (origin === 'null' && req.headers['sec-fetch-site'] === 'same-origin') return;
   const host = req.headers.host;
   let ok = false;
   try {
