@@ -58,15 +58,18 @@ export function startSessionCookie(
  * Cross-site form posts cannot send JSON without CORS; a foreign Origin (or a browser's
  * Sec-Fetch-Site: cross-site) is refused outright. Used by every form that signs someone in.
  */
-export function refuseForeignOrigin(req: FastifyRequest, config: Config): void {
-  if (req.headers['sec-fetch-site'] === 'cross-site') {
-    throw new AppError('FORBIDDEN', 'cross-origin request refused');
-  }
+export function refuseForeignOrigin(
+  req: FastifyRequest,
+  config: Config,
+  opts: { allowNullOrigin?: boolean } = {},
+): void {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site') throw new AppError('FORBIDDEN', 'cross-origin request refused');
   const origin = req.headers.origin;
   if (origin === undefined) return;
-  // Under Referrer-Policy: no-referrer (every page here) browsers send "Origin: null" with form
-  // posts; the browser's own Sec-Fetch-Site then says whether the post came from this origin.
-  if (origin === 'null' && req.headers['sec-fetch-site'] === 'same-origin') return;
+  // A page served with Referrer-Policy: no-referrer makes browsers send "Origin: null" on its own
+  // form posts; such a page must rely on its CSRF token (and Sec-Fetch-Site, where sent) instead.
+  if (origin === 'null' && opts.allowNullOrigin && site !== 'same-site') return;
   const host = req.headers.host;
   let ok = false;
   try {

@@ -212,7 +212,8 @@ export const invitationPages: FastifyPluginAsync<{
     const name = field(req.body, 'name');
     const password = field(req.body, 'password');
     const confirm = field(req.body, 'password_confirm');
-    refuseForeignOrigin(req, config);
+    // The page is no-referrer (its URL carries the invitation's secret), so its posts say Origin: null.
+    refuseForeignOrigin(req, config, { allowNullOrigin: true });
     if (!csrfValid(req.cookies[joinCookieName(config)], token, field(req.body, 'csrf'))) {
       throw new AppError('FORBIDDEN', JOIN_CSRF_MESSAGE);
     }
