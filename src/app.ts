@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.ts';
-import { consoleRoutes, sessionResolver } from './console/console.routes.ts';
+import { consoleNotFoundPage, consoleRoutes, sessionResolver } from './console/console.routes.ts';
 import type { Db } from './db/connect.ts';
 import { redactTokens } from './domain/ids.ts';
 import { authentication, reportUnsafeRequests, type PrincipalResolver } from './http/authenticate.ts';
@@ -21,6 +21,7 @@ import {
   formatSchemaErrors,
   installErrorHandling,
   sendError,
+  setBrowserNotFoundPage,
 } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
 import { jsonBodies } from './http/json-body.ts';
@@ -138,6 +139,8 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   );
   // The web console (pages, assets, sign-in); it calls the API above like any other client.
   await app.register(consoleRoutes, { sessions: services.sessions, config });
+  // Browsers asking for an unknown page get the console's styled 404; API clients keep JSON.
+  setBrowserNotFoundPage(app, consoleNotFoundPage());
   // Pages behind invitation links, outside the API.
   await app.register(invitationPages, {
     invitations: services.invitations,

@@ -63,7 +63,7 @@ export function createServices(
     lastUsed,
     access,
     users: new UsersService(db),
-    organizations: new OrganizationsService(db, access),
+    organizations: new OrganizationsService(db, access, config),
     members: new MembersService(db, access),
     apiKeys: new ApiKeysService(db, access, lastUsed),
     projects: new ProjectsService(db, access, config),

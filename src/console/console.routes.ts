@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
 import type { PrincipalResolver } from '../http/authenticate.ts';
 import { toWireTime } from '../domain/time.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../domain/passwords.ts';
 import { safeNextPath } from './next-path.ts';
 import { SessionsService, type SessionInfo } from './sessions.service.ts';
 
@@ -21,6 +22,11 @@ function findPublicDir(): string {
   return candidates.find((d) => fs.existsSync(path.join(d, 'app.html'))) ?? path.join(here, 'public');
 }
 const PUBLIC_DIR = findPublicDir();
+
+/** The styled page for unknown URLs outside /api/ (see setBrowserNotFoundPage). */
+export function consoleNotFoundPage(): string {
+  return fs.readFileSync(path.join(PUBLIC_DIR, 'notfound.html'), 'utf8');
+}
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export const CSRF_HEADER = 'x-csrf-token';
 export const CSRF_MESSAGE =
@@ -122,7 +128,7 @@ export async function consoleRoutes(
 ): Promise<void> {
   const cookieName = sessionCookieName(config);
   const pages = new Map<string, string>();
-  for (const page of ['app', 'signin', 'setup', 'claim']) {
+  for (const page of ['app', 'signin', 'setup']) {
     pages.set(page, fs.readFileSync(path.join(PUBLIC_DIR, `${page}.html`), 'utf8'));
   }
   const sendPage = (reply: FastifyReply, page: string) =>
@@ -131,6 +137,7 @@ export async function consoleRoutes(
   // Password guessing: sign-in and setup attempts per client address (src/http/rate-limit.ts).
   const attemptLimit = config.rateLimit.enabled ? { rateLimit: { max: 20, timeWindow: 60_000 } } : {};
 
+  const hide = { schema: { hide: true } };
   await app.register(fastifyStatic, {
     root: path.join(PUBLIC_DIR, 'assets'),
     prefix: '/assets/',
@@ -139,6 +146,13 @@ export async function consoleRoutes(
     cacheControl: true,
     maxAge: 0,
   });
+
+  const favicon = fs.readFileSync(path.join(PUBLIC_DIR, 'favicon.svg'));
+  const sendFavicon = (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(favicon);
+  app.get('/favicon.svg', hide, sendFavicon);
+  // Browsers ask for /favicon.ico on their own; they accept SVG bytes from it too.
+  app.get('/favicon.ico', hide, sendFavicon);
 
   const setCookie = (reply: FastifyReply, value: string, expiresAt: string) =>
     startSessionCookie(reply, config, value, expiresAt);
@@ -150,21 +164,22 @@ export async function consoleRoutes(
   const sameOrigin = (req: FastifyRequest) => refuseForeignOrigin(req, config);
 
   // Pages. The app shell needs a session; without one the browser goes to the sign-in page.
-  const appPage = async (req: FastifyRequest, reply: FastifyReply, page = 'app') => {
+  const appPage = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(await currentSession(req))) {
       const next = safeNextPath(req.url, config.publicUrl);
       return reply
         .header('cache-control', 'no-store')
         .redirect(`/signin${next === '/' ? '' : `?next=${encodeURIComponent(next)}`}`, 302);
     }
-    return sendPage(reply, page);
+    return sendPage(reply, 'app');
   };
-  const hide = { schema: { hide: true } };
   app.get('/', hide, appPage);
   app.get('/account', hide, appPage);
   app.get('/orgs/*', hide, appPage);
-  // The claim link of a project transfer request (POST /projects/{id}/transfer_requests).
-  app.get('/transfer-requests/:request_id', hide, (req, reply) => appPage(req, reply, 'claim'));
+  // Claim links of project transfer requests (Neon's console path is /app/claim).
+  app.get('/claim', hide, appPage);
+  app.get('/app/claim', hide, appPage);
+  app.get('/transfer-requests/*', hide, appPage);
   app.get('/signin', hide, async (req, reply) => {
     if (await currentSession(req)) return reply.redirect('/', 302);
     return sendPage(reply, 'signin');
@@ -205,7 +220,11 @@ export async function consoleRoutes(
   app.get<{ Querystring: Static<typeof SetupQuerySchema> }>(
     '/console/setup',
     { schema: { querystring: SetupQuerySchema, hide: true }, config: attemptLimit },
-    async (req) => ({ valid: await sessions.setupTokenValid(req.query.token) }),
+    async (req) => ({
+      valid: await sessions.setupTokenValid(req.query.token),
+      // The page states the one password rule (src/domain/passwords.ts) instead of a copy of it.
+      password: { min_length: MIN_PASSWORD_LENGTH, max_length: MAX_PASSWORD_LENGTH },
+    }),
   );
 
   app.post<{ Body: Static<typeof SetupSchema> }>(

@@ -8,7 +8,12 @@ import { setCookieOf, signIn, withSession } from '../../test/helpers/console.ts'
 import { buildWorld, createUserWithPassword, type World } from '../../test/helpers/factories.ts';
 import { assertMatchesSpec } from '../../test/helpers/spec.ts';
 import { bootstrapIfEmpty } from '../bootstrap.ts';
-import { hashPassword, verifyPassword } from '../domain/passwords.ts';
+import {
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  verifyPassword,
+} from '../domain/passwords.ts';
 import { CSRF_MESSAGE } from './console.routes.ts';
 import { BAD_CREDENTIALS } from './sessions.service.ts';
 
@@ -112,6 +117,38 @@ describe('console: sessions and pages', () => {
     assert.equal(info.status, 200);
     assert.equal(info.body.user.email, admin.email);
     assert.equal(info.body.csrf_token, s.csrf);
+  });
+
+  test('unknown URLs: browsers get the styled 404 page, API clients JSON; a favicon is served', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const page = await t.call('GET', '/nope', { headers: html });
+    assert.equal(page.status, 404);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(page.text, /Page not found/);
+    assert.match(page.text, /href="\/assets\/console.css"/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    const json = await t.call('GET', '/nope', { headers: { accept: 'application/json' } });
+    assert.equal(json.status, 404);
+    assert.equal(json.body.code, 'NOT_FOUND');
+    assert.equal((await t.call('GET', '/nope')).body.code, 'NOT_FOUND', 'no Accept: JSON');
+    const api = await t.call('GET', '/api/v2/nope', { headers: html });
+    assert.equal(api.status, 404);
+    assert.equal(api.body.code, 'NOT_FOUND', 'under /api/ always JSON');
+    const post = await t.call('POST', '/nope', { headers: html, body: {} });
+    assert.equal(post.body.code, 'NOT_FOUND');
+    for (const icon of ['/favicon.svg', '/favicon.ico']) {
+      const r = await t.call('GET', icon);
+      assert.equal(r.status, 200, icon);
+      assert.match(String(r.headers['content-type']), /image\/svg\+xml/);
+    }
+  });
+
+  test('the set-up page learns the one password rule from the server', async () => {
+    const { MIN_PASSWORD_LENGTH } = await import('../domain/passwords.ts');
+    const r = await t.call('GET', '/console/setup?token=unknown');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.valid, false);
+    assert.equal(r.body.password.min_length, MIN_PASSWORD_LENGTH);
   });
 
   test('CSRF: a cookie-authenticated unsafe call without the token, or with a wrong one, is 403', async () => {
@@ -344,7 +381,10 @@ describe('console: one-time password setup links', () => {
     const token = boot.setupToken;
     const rows = await t.db.kysely.selectFrom('password_setup_tokens').selectAll().execute();
     assert.ok(!JSON.stringify(rows).includes(token), 'the token is stored hashed');
-    assert.deepEqual((await t.call('GET', `/console/setup?token=${token}`)).body, { valid: true });
+    assert.deepEqual((await t.call('GET', `/console/setup?token=${token}`)).body, {
+      valid: true,
+      password: { min_length: MIN_PASSWORD_LENGTH, max_length: MAX_PASSWORD_LENGTH },
+    });
     const weak = await t.call('POST', '/console/setup', { body: { token, password: 'short' } });
     assert.equal(weak.status, 400);
     assert.match(weak.body.message, /at least 8/);
@@ -356,7 +396,7 @@ describe('console: one-time password setup links', () => {
     // Single use.
     const again = await t.call('POST', '/console/setup', { body: { token, password: 'another passphrase' } });
     assert.equal(again.status, 410);
-    assert.deepEqual((await t.call('GET', `/console/setup?token=${token}`)).body, { valid: false });
+    assert.equal((await t.call('GET', `/console/setup?token=${token}`)).body.valid, false);
     await signIn(t, boot.email, 'a long passphrase');
     const user = await t.db.kysely
       .selectFrom('users')

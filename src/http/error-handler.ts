@@ -67,6 +67,21 @@ function classify(err: FastifyError & { code?: string }): { status: number; code
 }
 
 const ROUTE_LISTS = new WeakMap<FastifyInstance, string[]>();
+const BROWSER_404 = new WeakMap<FastifyInstance, string>();
+
+/**
+ * The page a browser gets for an unknown URL outside /api/ (the console registers its styled one);
+ * API clients, and anything not asking for HTML, keep the JSON error.
+ */
+export function setBrowserNotFoundPage(app: FastifyInstance, html: string): void {
+  BROWSER_404.set(app, html);
+}
+
+function wantsHtml(request: FastifyRequest, path: string): boolean {
+  if (path.startsWith('/api/') || path === '/api') return false;
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  return /\btext\/html\b/.test(request.headers.accept ?? '');
+}
 
 /** Every registered route as "METHOD /path/:param" (HEAD excluded), for inventory checks. */
 export function registeredRoutes(app: FastifyInstance): readonly string[] {
@@ -119,6 +134,10 @@ export function installErrorHandling(app: FastifyInstance): void {
         'METHOD_NOT_ALLOWED',
         `method ${request.method} is not allowed on ${shown}`,
       );
+    }
+    const page = BROWSER_404.get(app);
+    if (page && wantsHtml(request, path)) {
+      return reply.code(404).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(page);
     }
     return sendError(reply, 404, 'NOT_FOUND', `no route for ${request.method} ${shown}`);
   });

@@ -1,6 +1,5 @@
 // Security headers for every answer (@fastify/helmet). The API sends JSON only; the console's
-// pages load their own scripts and styles; server-rendered pages with inline styles (the join
-// page) widen style-src for themselves through reply.helmet options.
+// pages load their own scripts and styles; the join page sets a still narrower policy of its own.
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 

@@ -1,6 +1,6 @@
 // The join page behind an invitation link (outside /api/v2): a small server-rendered form where
 // the invited person sets a name and password; submitting creates the account, makes it a member
-// and shows a first personal API key once. Self-contained so the console can restyle it later.
+// and shows a first personal API key once, in the console's style.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { refuseForeignOrigin, startSessionCookie } from '../console/console.routes.ts';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -9,20 +9,20 @@ import { AppError } from '../domain/errors.ts';
 import type { InvitationsService } from './invitations.service.ts';
 import type { SessionsService } from '../console/sessions.service.ts';
 import { escapeHtml } from './html.ts';
-import { PASSWORD_MAX, PASSWORD_MIN, NAME_MAX, type JoinResult } from './invitations.service.ts';
+import { NAME_MAX, type JoinResult } from './invitations.service.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../domain/passwords.ts';
 
-const STYLE = `body{font-family:system-ui,sans-serif;line-height:1.5;max-width:36em;margin:3em auto;padding:0 1em;color:#111}
-label{display:block;margin-top:1em;font-weight:600}input{font:inherit;padding:.4em;width:100%;box-sizing:border-box}
-button{font:inherit;margin-top:1.5em;padding:.5em 1.2em}code,pre{background:#f3f3f3;padding:.2em .4em;word-break:break-all;white-space:pre-wrap}
-.error{color:#a00;border-left:4px solid #a00;padding-left:.8em}`;
-
+/** The console's own stylesheet, favicon and a small script (the key's copy button): served, never inline. */
 export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · orgplane</title><style>${STYLE}</style></head>
-<body><main><h1>${escapeHtml(title)}</h1>
+<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · orgplane</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/assets/console.css">
+<script type="module" src="/assets/join.js"></script></head>
+<body><main class="auth-page" id="main"><p class="auth-brand"><span class="logo" aria-hidden="true"></span>orgplane</p>
+<div class="card"><h1>${escapeHtml(title)}</h1>
 ${body}
-</main></body></html>`;
+</div></main></body></html>`;
 }
 
 export function send(reply: FastifyReply, status: number, html: string): FastifyReply {
@@ -31,11 +31,11 @@ export function send(reply: FastifyReply, status: number, html: string): Fastify
       .code(status)
       .type('text/html; charset=utf-8')
       // The URL carries a secret: never cache it (helmet's headers keep it out of Referers and
-      // frames); the page's inline style needs its own policy.
+      // frames). Only this origin's stylesheet, script and icon; no inline code at all.
       .header('cache-control', 'no-store')
       .header(
         'content-security-policy',
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       )
       .send(html)
   );
@@ -49,46 +49,49 @@ function joinForm(
   name = '',
 ): string {
   const intro = `<p>${escapeHtml(p.inviter)} invited <strong>${escapeHtml(p.email)}</strong> to join <strong>${escapeHtml(p.orgName)}</strong> as <strong>${escapeHtml(p.role)}</strong>.</p>`;
-  const err = error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '';
+  const err = error ? `<div class="notice error" role="alert"><p>${escapeHtml(error)}</p></div>` : '';
   // Relative action: the form posts back to this page's own origin, whatever Host the request had.
   if (p.accountExists) {
     return `${intro}${err}
 <p>An account with this address already exists.</p>
-<form method="post" action="accept">
+<form method="post" action="accept" class="stack">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
 <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
-<button type="submit">Join ${escapeHtml(p.orgName)}</button>
+<div><button type="submit" class="primary">Join ${escapeHtml(p.orgName)}</button></div>
 </form>`;
   }
   return `${intro}${err}
 <p>Create your account to join.</p>
-<form method="post" action="accept">
+<form method="post" action="accept" class="stack">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
 <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
-<label for="name">Your name</label>
-<input id="name" name="name" required maxlength="${NAME_MAX}" autocomplete="name" value="${escapeHtml(name)}">
-<label for="password">Password (at least ${PASSWORD_MIN} characters)</label>
-<input id="password" name="password" type="password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" autocomplete="new-password">
-<label for="password_confirm">Repeat the password</label>
-<input id="password_confirm" name="password_confirm" type="password" required minlength="${PASSWORD_MIN}" maxlength="${PASSWORD_MAX}" autocomplete="new-password">
-<button type="submit">Create account and join</button>
+<div><label for="name">Your name</label>
+<input id="name" name="name" required maxlength="${NAME_MAX}" autocomplete="name" value="${escapeHtml(name)}"></div>
+<div><label for="password">Password</label>
+<input id="password" name="password" type="password" required minlength="${MIN_PASSWORD_LENGTH}" maxlength="${MAX_PASSWORD_LENGTH}" autocomplete="new-password" aria-describedby="password-hint">
+<p class="hint" id="password-hint">At least ${MIN_PASSWORD_LENGTH} characters.</p></div>
+<div><label for="password_confirm">Repeat the password</label>
+<input id="password_confirm" name="password_confirm" type="password" required minlength="${MIN_PASSWORD_LENGTH}" maxlength="${MAX_PASSWORD_LENGTH}" autocomplete="new-password"></div>
+<div><button type="submit" class="primary">Create account and join</button></div>
 </form>`;
 }
 
 function joined(result: JoinResult, publicUrl: string): string {
   if (result.kind === 'existing_account') {
     return `<p>${escapeHtml(result.email)} is now a member of <strong>${escapeHtml(result.orgName)}</strong> (<code>${escapeHtml(result.orgId)}</code>).</p>
-<p>Use your existing account and API keys, or <a href="/signin">sign in to the console</a>.</p>`;
+<p>Use your existing account and API keys, or sign in to the console.</p>
+<p><a class="button primary" href="/signin">Sign in to the console</a></p>`;
   }
   const api = `${publicUrl}/api/v2`;
   return `<p>Welcome, ${escapeHtml(result.user.name)}. Your account ${escapeHtml(result.user.email)} is a member of <strong>${escapeHtml(result.orgName)}</strong> (<code>${escapeHtml(result.orgId)}</code>).</p>
 <h2>Your first personal API key</h2>
-<p><strong>Copy it now: it is shown only once.</strong> Use it as <code>Authorization: Bearer &lt;key&gt;</code>; with it you can create more keys (<code>POST /api/v2/api_keys</code>).</p>
-<p><code id="api-key">${escapeHtml(result.apiKey)}</code></p>
-<p>Try it:</p>
+<div class="notice warning"><p><strong>Copy it now: it is shown only once.</strong> Nobody, not even an admin, can see it again.</p></div>
+<p class="token-box"><code id="api-key">${escapeHtml(result.apiKey)}</code></p>
+<p class="row"><button type="button" class="primary" data-copy="api-key">Copy key</button> <span class="copy-status" role="status" aria-live="polite"></span></p>
+<p>Use it as <code>Authorization: Bearer &lt;key&gt;</code>; with it you can create more keys (<code>POST /api/v2/api_keys</code>). Try it:</p>
 <pre>curl -s ${escapeHtml(api)}/organizations/${escapeHtml(result.orgId)}/members \\
      -H "authorization: Bearer ${escapeHtml(result.apiKey)}"</pre>
-<p><a href="/">Open the console</a> (you are signed in).</p>`;
+<p><a class="button primary" href="/">Open the console</a> <span class="hint">You are signed in.</span></p>`;
 }
 
 function errorPage(err: AppError): { status: number; html: string } {
@@ -100,8 +103,17 @@ function errorPage(err: AppError): { status: number; html: string } {
         : err.code === 'FORBIDDEN'
           ? 'Request refused'
           : 'Something went wrong';
-  return { status: err.status, html: layout(title, `<p>${escapeHtml(err.message)}</p>`) };
+  const next =
+    err.code === 'GONE' || err.code === 'NOT_FOUND'
+      ? '<p>Ask the person who invited you to send the invitation again.</p>'
+      : '';
+  return {
+    status: err.status,
+    html: layout(title, `<p>${escapeHtml(cap(err.message))}.</p>${next}`),
+  };
 }
+
+const cap = (m: string) => m.charAt(0).toUpperCase() + m.slice(1);
 
 export function field(body: unknown, name: string): string {
   const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
@@ -238,7 +250,7 @@ export const invitationPages: FastifyPluginAsync<{
       }
       return send(reply, 200, layout(`You joined ${result.orgName}`, joined(result, config.publicUrl)));
     } catch (err) {
-      if (err instanceof AppError && err.code === 'BAD_REQUEST') return again(err.message);
+      if (err instanceof AppError && err.code === 'BAD_REQUEST') return again(`${cap(err.message)}.`);
       throw err;
     }
   });

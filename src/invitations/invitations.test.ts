@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MIN_PASSWORD_LENGTH } from '../domain/passwords.ts';
 import { buildTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts';
 import { buildWorld, createUser, type World } from '../../test/helpers/factories.ts';
 import { openJoinPage, postJoin } from '../../test/helpers/join.ts';
@@ -141,10 +142,21 @@ describe('invitations', () => {
     assert.match(page.text, /<label for="name">/);
     assert.match(page.text, /<label for="password">/);
     assert.match(page.text, /Org A/);
+    // The one password rule of src/domain/passwords.ts, as on the console's set-up page.
+    assert.match(page.text, new RegExp(`minlength="${MIN_PASSWORD_LENGTH}"`));
+    assert.match(page.text, new RegExp(`At least ${MIN_PASSWORD_LENGTH} characters`));
+    // Strict CSP: the console's served stylesheet and script only, nothing inline.
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /style-src 'self'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.doesNotMatch(page.text, /<style|style=/);
+    assert.match(page.text, /href="\/assets\/console.css"/);
 
     const short = await postJoin(t, join, { name: 'Carol', password: 'short', password_confirm: 'short' });
     assert.equal(short.status, 400);
-    assert.match(short.text, /password must be/);
+    assert.match(short.text, new RegExp(`Password must be at least ${MIN_PASSWORD_LENGTH} characters`));
 
     const done = await postJoin(t, join, {
       name: 'Carol <script>',

@@ -82,6 +82,9 @@ export function parseRole(role: string): MemberRole {
   throw badRequest(`role "${role}" is not valid; use one of ${MEMBER_ROLES.join(', ')}`);
 }
 
+/** Roles organizations offer: all of Neon's MemberRole enum. */
+export const AVAILABLE_ROLES: readonly MemberRole[] = MEMBER_ROLES;
+
 export class MembersService {
   constructor(
     private readonly db: Db,

@@ -1,4 +1,4 @@
-// GET /organizations/{org_id}; POST /organizations (extension).
+// GET /organizations/{org_id}; POST /organizations and GET /organizations/{org_id}/capabilities (extensions).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { forbidden } from '../domain/errors.ts';
@@ -6,7 +6,7 @@ import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { OrganizationsService } from './organizations.service.ts';
 import { presentOrganization } from './organizations.presenter.ts';
-import { OrganizationCreateSchema, PLAN_REFUSED } from './organizations.schemas.ts';
+import { CapabilitiesSchema, OrganizationCreateSchema, PLAN_REFUSED } from './organizations.schemas.ts';
 
 export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: OrganizationsService }> = async (
   app,
@@ -24,6 +24,21 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
       },
     },
     async (req) => presentOrganization(await organizations.get(principalOf(req), req.params.org_id)),
+  );
+
+  app.get(
+    '/organizations/:org_id/capabilities',
+    {
+      schema: {
+        operationId: 'getOrganizationCapabilities',
+        tags: ['Organizations'],
+        summary:
+          "What the caller may do in the organization: every action of the permission policy, allowed or not and why, plus the plan's project limit (orgplane extension)",
+        params: OrgParamsSchema,
+        response: { 200: CapabilitiesSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => organizations.capabilities(principalOf(req), req.params.org_id),
   );
 
   app.post(

@@ -36,3 +36,22 @@ export const OrganizationCreateSchema = Type.Object(
 export const PLAN_REFUSED =
   'plan cannot be chosen through the API: a new organization is on the free plan, and only the operator changes plans (npx orgplane orgs set-plan)';
 export type OrganizationCreate = Static<typeof OrganizationCreateSchema>;
+
+/** Extension: GET /organizations/{org_id}/capabilities — what the caller may do, from the policy. */
+export const CapabilitiesSchema = Type.Object({
+  org_id: Type.String(),
+  role: Type.Union([Type.String(), Type.Null()]),
+  principal: Type.Union([Type.Literal('user'), Type.Literal('org_key'), Type.Literal('project_key')]),
+  plan: Type.String(),
+  roles: Type.Array(Type.String()),
+  projects: Type.Object({
+    count: Type.Integer(),
+    limit: Type.Integer(),
+    recovery_window_days: Type.Number(),
+  }),
+  regions: Type.Object({ ids: Type.Array(Type.String()), default: Type.String() }),
+  actions: Type.Record(
+    Type.String(),
+    Type.Object({ allowed: Type.Boolean(), reason: Type.Optional(Type.String()) }),
+  ),
+});

@@ -6,12 +6,36 @@ import { badRequest, notFound } from '../domain/errors.ts';
 import { newOrgId, newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
-import { authorize, accountSubject } from '../policy/index.ts';
+import { authorize, accountSubject, decide, RULES, type Action, type Subject } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
-import { PLANS, type Plan } from '../config.ts';
-import { insertMember } from '../members/members.repository.ts';
+import { PLANS, type Config, type Plan } from '../config.ts';
+import { countAdmins, insertMember } from '../members/members.repository.ts';
+import { AVAILABLE_ROLES } from '../members/members.service.ts';
+import { countLiveProjects } from '../projects/projects.repository.ts';
+import { planLimit } from '../projects/projects.service.ts';
+import { RECOVERY_WINDOW_MS } from '../projects/projects.presenter.ts';
+import { REGIONS, DEFAULT_REGION } from '../projects/regions.ts';
 import { findUserByEmail, findUserById } from '../users/users.repository.ts';
 import { findOrganization, insertOrganization } from './organizations.repository.ts';
+
+export interface Capability {
+  allowed: boolean;
+  /** Why not, in the words the API would refuse with (absent when allowed). */
+  reason?: string;
+}
+
+export interface Capabilities {
+  org_id: string;
+  /** The caller's role; null for API keys (they are not members). */
+  role: string | null;
+  principal: 'user' | 'org_key' | 'project_key';
+  plan: string;
+  /** Roles members and invitations may be given in this organization. */
+  roles: readonly string[];
+  projects: { count: number; limit: number; recovery_window_days: number };
+  regions: { ids: readonly string[]; default: string };
+  actions: Record<Action, Capability>;
+}
 
 export function slugify(name: string): string {
   const s = name
@@ -27,7 +51,54 @@ export class OrganizationsService {
   constructor(
     private readonly db: Db,
     private readonly access: Authenticator,
+    private readonly config: Config,
   ) {}
+
+  /**
+   * Extension: what the caller may do in this organization, one entry per action of the policy's
+   * RULES, each answered by decide() for the caller's own subject — so the console offers exactly
+   * what the API will accept and keeps no second copy of the rules. Project-level actions are
+   * answered for a project of the organization (for a project-scoped key: its own project).
+   * One state-dependent refusal is folded in: the only admin cannot leave.
+   */
+  async capabilities(principal: Principal, orgId: string): Promise<Capabilities> {
+    const k = this.db.kysely;
+    const subject = await this.access.subjectFor(principal, orgId);
+    // Outsiders get the 404 of every other request; a project-scoped key (it may not read the
+    // organization) still learns what it may do.
+    const read = decide('organization:read', subject);
+    if (!read.allow && read.code === 'NOT_FOUND') authorize('organization:read', subject);
+    const org = await findOrganization(k, orgId);
+    if (!org) throw notFound('organization');
+    const forProject: Subject = subject.kind === 'project_key' ? { ...subject, sameProject: true } : subject;
+    const actions = {} as Record<Action, Capability>;
+    for (const action of Object.keys(RULES) as Action[]) {
+      const d = decide(action, RULES[action].scope === 'project' ? forProject : subject);
+      actions[action] = d.allow ? { allowed: true } : { allowed: false, reason: d.message };
+    }
+    if (subject.kind === 'user' && subject.role === 'admin' && actions['member:leave'].allowed) {
+      if ((await countAdmins(k, orgId)) <= 1) {
+        actions['member:leave'] = {
+          allowed: false,
+          reason: 'you are the only admin of the organization; make another member admin first',
+        };
+      }
+    }
+    return {
+      org_id: org.id,
+      role: subject.kind === 'user' ? subject.role : null,
+      principal: principal.kind,
+      plan: org.plan,
+      roles: AVAILABLE_ROLES,
+      projects: {
+        count: await countLiveProjects(k, orgId),
+        limit: planLimit(this.config, org.plan),
+        recovery_window_days: RECOVERY_WINDOW_MS / 86_400_000,
+      },
+      regions: { ids: REGIONS, default: DEFAULT_REGION },
+      actions,
+    };
+  }
 
   async get(principal: Principal, orgId: string): Promise<OrganizationRow> {
     const k = this.db.kysely;

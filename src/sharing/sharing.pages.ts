@@ -8,7 +8,11 @@ import type { SessionsService } from '../console/sessions.service.ts';
 import { AppError } from '../domain/errors.ts';
 import { escapeHtml } from '../invitations/html.ts';
 import { field, layout, send } from '../invitations/invitations.pages.ts';
-import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN } from '../invitations/invitations.service.ts';
+import { NAME_MAX } from '../invitations/invitations.service.ts';
+import {
+  MAX_PASSWORD_LENGTH as PASSWORD_MAX,
+  MIN_PASSWORD_LENGTH as PASSWORD_MIN,
+} from '../domain/passwords.ts';
 import type { SharePreview, ShareSignupResult, SharingService } from './sharing.service.ts';
 
 function form(token: string, p: SharePreview, error?: string, name = ''): string {

@@ -18,7 +18,8 @@ import type { Principal } from '../domain/principal.ts';
 import { addHours, nowIso } from '../domain/time.ts';
 import { insertApiKey } from '../api-keys/api-keys.repository.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
-import { NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, SPEC_EMAIL } from '../invitations/invitations.service.ts';
+import { NAME_MAX, SPEC_EMAIL } from '../invitations/invitations.service.ts';
+import { passwordProblem } from '../domain/passwords.ts';
 import type { MailWorker } from '../mail/mail.worker.ts';
 import { cancelPendingForInvitation, enqueueMessage } from '../mail/outbox.repository.ts';
 import { invitationSendsInLastHour, recordInvitationSends } from '../invitations/invitations.repository.ts';
@@ -258,8 +259,9 @@ export class SharingService {
       }
       // eslint-disable-next-line no-control-regex -- control characters are refused in names
       if (/[\u0000-\u001f\u007f]/.test(name)) throw badRequest('name must not contain control characters');
-      if (input.password.length < PASSWORD_MIN || input.password.length > PASSWORD_MAX) {
-        throw badRequest(`password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`);
+      const problem = passwordProblem(input.password);
+      if (problem) {
+        throw badRequest(problem);
       }
       await this.liveSignup(this.db.kysely, token);
       account = { name, passwordHash: await hashPassword(input.password) };

@@ -6,10 +6,17 @@ window.history.replaceState(null, '', '/setup');
 const form = document.getElementById('setup');
 const status = document.getElementById('setup-status');
 const error = document.getElementById('setup-error');
+// The server states the password rule (src/domain/passwords.ts); 8 only until it has answered.
+let minLength = 8;
 
 async function start() {
   try {
-    const { valid } = token ? await checkSetupToken(token) : { valid: false };
+    const { valid, password } = token ? await checkSetupToken(token) : { valid: false };
+    if (password && password.min_length) {
+      minLength = password.min_length;
+      form.password.minLength = minLength;
+      document.getElementById('password-hint').textContent = `At least ${minLength} characters.`;
+    }
     if (!valid) {
       status.className = 'error';
       status.textContent =
@@ -19,9 +26,9 @@ async function start() {
     status.hidden = true;
     form.hidden = false;
     form.password.focus();
-  } catch (err) {
-    status.className = 'error';
-    status.textContent = err.message;
+  } catch {
+    status.className = 'notice error';
+    status.textContent = 'The server could not check the link. Reload the page to try again.';
   }
 }
 
@@ -30,7 +37,7 @@ form.addEventListener('submit', async (event) => {
   error.hidden = true;
   const password = form.password.value;
   let problem = null;
-  if (password.length < 8) problem = 'The password must be at least 8 characters.';
+  if (password.length < minLength) problem = `The password must be at least ${minLength} characters.`;
   else if (password !== form.confirm.value) problem = 'The two passwords differ.';
   if (problem) {
     error.textContent = problem;

@@ -1,4 +1,5 @@
-// Small DOM helpers: element builder, loading/error states, dialogs, copy to clipboard.
+// Small DOM helpers: element builder, loading/error states, toasts, dialogs, copy to clipboard.
+import { apiDetail, humanMessage } from './messages.js';
 
 /** h('button', { class: 'primary', onclick }, 'Save') → element. Strings become text (never HTML). */
 export function h(tag, attrs = {}, ...children) {
@@ -26,8 +27,36 @@ export function announce(message) {
   setTimeout(() => (region.textContent = message), 30);
 }
 
-export function errorBox(message) {
-  return h('p', { class: 'error', role: 'alert' }, message);
+/** A visible confirmation (a toast) that screen readers also announce (role=status). */
+export function toast(message) {
+  let region = document.getElementById('toasts');
+  if (!region) {
+    region = h('div', { id: 'toasts', class: 'toasts', role: 'status', 'aria-live': 'polite' });
+    document.body.append(region);
+  }
+  const el = h('div', { class: 'toast' }, message);
+  region.append(el);
+  // The latest few only: a stack of old confirmations would cover the page.
+  while (region.children.length > 2) region.firstElementChild.remove();
+  setTimeout(() => el.remove(), 6000);
+  return el;
+}
+
+/** An error for people; an ApiError also gets the API's own message in a disclosure. */
+export function errorBox(errOrMessage, context) {
+  if (typeof errOrMessage === 'string')
+    return h('div', { class: 'error', role: 'alert' }, h('p', {}, errOrMessage));
+  return h(
+    'div',
+    { class: 'error', role: 'alert' },
+    h('p', {}, humanMessage(errOrMessage, context)),
+    h(
+      'details',
+      {},
+      h('summary', {}, 'Details'),
+      h('code', { class: 'api-detail' }, apiDetail(errOrMessage)),
+    ),
+  );
 }
 
 /** Fills `container` with a loading state, then fn()'s result; on failure an error with a Retry button. */
@@ -38,8 +67,10 @@ export async function loadInto(container, label, fn) {
     const content = await fn();
     container.replaceChildren(...[content].flat().filter(Boolean));
   } catch (err) {
+    const box = errorBox(err);
+    box.querySelector('p').textContent = `Could not load ${label}. ${humanMessage(err)}`;
     container.replaceChildren(
-      h('p', { class: 'error', role: 'alert' }, `Could not load ${label}: ${err.message}`),
+      box,
       h('button', { type: 'button', onclick: () => loadInto(container, label, fn) }, 'Retry'),
     );
   } finally {
@@ -51,7 +82,7 @@ export async function loadInto(container, label, fn) {
  * Runs an action from a button: disables it while pending, shows the API's message in `errorSlot`
  * on failure. Returns the result, or undefined after a failure.
  */
-export async function act(button, errorSlot, fn, busyText) {
+export async function act(button, errorSlot, fn, busyText, context) {
   const label = button ? button.textContent : '';
   if (button) {
     button.disabled = true;
@@ -61,8 +92,8 @@ export async function act(button, errorSlot, fn, busyText) {
   try {
     return await fn();
   } catch (err) {
-    if (errorSlot) errorSlot.replaceChildren(errorBox(err.message));
-    else announce(err.message);
+    if (errorSlot) errorSlot.replaceChildren(errorBox(err, context));
+    else announce(humanMessage(err, context));
     return undefined;
   } finally {
     if (button && button.isConnected) {
@@ -82,7 +113,7 @@ function openDialog(dialog, returnFocus) {
 }
 
 /** A modal question; resolves true when confirmed. Escape or Cancel resolve false. Focus returns. */
-export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = true }) {
+export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = true, extra = null }) {
   const opener = document.activeElement;
   return new Promise((resolve) => {
     const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
@@ -92,14 +123,15 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
       { 'aria-labelledby': titleId },
       h('h2', { id: titleId }, title),
       h('p', {}, message),
+      extra,
       h(
         'div',
-        { class: 'row' },
+        { class: 'row spaced' },
         h(
           'button',
           {
             type: 'button',
-            class: danger ? 'danger' : 'primary',
+            class: danger ? 'danger solid' : 'primary',
             onclick: () => {
               result = true;
               dialog.close();
@@ -169,7 +201,10 @@ export async function copyText(text, statusEl) {
 export function time(iso) {
   if (!iso) return h('span', {}, 'never');
   const d = new Date(iso);
-  return h('time', { datetime: iso, title: iso }, Number.isNaN(d.getTime()) ? iso : d.toLocaleString());
+  const text = Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return h('time', { datetime: iso, title: iso }, text);
 }
 
 /** A table that becomes stacked cards at phone width (labels come from the headers). */
@@ -209,4 +244,66 @@ export function table(caption, headers, rows) {
       ),
     ),
   );
+}
+
+/**
+ * A modal form with one text field (e.g. rename). Resolves the trimmed value, or null when
+ * cancelled. `submit(value, errorSlot)` may refuse by returning false (the dialog stays open).
+ */
+export function promptDialog({
+  title,
+  label,
+  value = '',
+  confirmLabel = 'Save',
+  hint = '',
+  maxlength = 64,
+  submit,
+}) {
+  const opener = document.activeElement;
+  return new Promise((resolve) => {
+    const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
+    const inputId = `${titleId}-input`;
+    const errors = h('div', {});
+    let result = null;
+    const input = h('input', {
+      id: inputId,
+      value,
+      maxlength: String(maxlength),
+      required: true,
+      autocomplete: 'off',
+    });
+    const form = h(
+      'form',
+      { class: 'stack', novalidate: true },
+      h('div', {}, h('label', { for: inputId }, label), input, hint ? h('p', { class: 'hint' }, hint) : null),
+      errors,
+      h(
+        'div',
+        { class: 'row' },
+        h('button', { type: 'submit', class: 'primary' }, confirmLabel),
+        h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
+      ),
+    );
+    const dialog = h('dialog', { 'aria-labelledby': titleId }, h('h2', { id: titleId }, title), form);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const v = input.value.trim();
+      if (!v) {
+        errors.replaceChildren(errorBox(`Enter ${label.toLowerCase()}.`));
+        input.focus();
+        return;
+      }
+      const button = form.querySelector('button[type=submit]');
+      button.disabled = true;
+      const ok = submit ? await submit(v, errors) : true;
+      if (button.isConnected) button.disabled = false;
+      if (ok === false) return;
+      result = v;
+      dialog.close();
+    });
+    dialog.addEventListener('close', () => resolve(result));
+    openDialog(dialog, opener);
+    input.focus();
+    input.select();
+  });
 }
