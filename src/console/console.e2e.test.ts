@@ -636,7 +636,7 @@ describe('console in Chromium', { skip: skipReason }, () => {
       return;
     }
     const viewer = await createUserWithPassword(t.services, 'viewer');
-    await t.services.members.add(boot.orgId, viewer.email, 'viewer' as never);
+    await t.services.members.add(boot.orgId, viewer.email, 'viewer');
     const vctx = await browser.newContext({ viewport: DESKTOP });
     const vpage = await newPage(vctx);
     await signInAs(vpage, viewer.email, viewer.password);
