@@ -5,10 +5,16 @@ import type { ApiKeyKind, ApiKeyRow, Database, NewApiKey } from '../db/schema.ts
 
 export type ApiKeyWithCreator = ApiKeyRow & { creator_name: string | null; creator_image: string | null };
 
+/** What authentication reads of a key. */
+export type AuthKey = Pick<
+  ApiKeyRow,
+  'id' | 'kind' | 'name' | 'user_id' | 'org_id' | 'project_id' | 'expires_at' | 'canary'
+>;
+
 const activeKeyByHash = preparedQuery((db, _shape, tokenHash: string) =>
   db
     .selectFrom('api_keys')
-    .select(['id', 'kind', 'user_id', 'org_id', 'project_id'])
+    .select(['id', 'kind', 'name', 'user_id', 'org_id', 'project_id', 'expires_at', 'canary'])
     .where('token_hash', '=', tokenHash)
     .where('revoked_at', 'is', null),
 );
@@ -17,7 +23,7 @@ const activeKeyByHash = preparedQuery((db, _shape, tokenHash: string) =>
 export async function findActiveKeyByHash(
   db: Kysely<Database>,
   tokenHash: string,
-): Promise<Pick<ApiKeyRow, 'id' | 'kind' | 'user_id' | 'org_id' | 'project_id'> | undefined> {
+): Promise<AuthKey | undefined> {
   return (await activeKeyByHash(db, '', tokenHash))[0];
 }
 
@@ -33,20 +39,27 @@ function withCreator(db: Kysely<Database>) {
     .select(['u.name as creator_name', 'u.image as creator_image']);
 }
 
-export function listPersonalKeys(db: Kysely<Database>, userId: string): Promise<ApiKeyWithCreator[]> {
+/** Live keys only: revoked and expired keys are not listed (now: ISO time, the service's clock). */
+export function listPersonalKeys(
+  db: Kysely<Database>,
+  userId: string,
+  now: string,
+): Promise<ApiKeyWithCreator[]> {
   return withCreator(db)
     .where('k.user_id', '=', userId)
     .where('k.kind', '=', 'personal')
     .where('k.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', now)]))
     .orderBy('k.id')
     .execute();
 }
 
-export function listOrgKeys(db: Kysely<Database>, orgId: string): Promise<ApiKeyWithCreator[]> {
+export function listOrgKeys(db: Kysely<Database>, orgId: string, now: string): Promise<ApiKeyWithCreator[]> {
   return withCreator(db)
     .where('k.org_id', '=', orgId)
     .where('k.kind', 'in', ['org', 'project'] as ApiKeyKind[])
     .where('k.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', now)]))
     .orderBy('k.id')
     .execute();
 }

@@ -1,11 +1,11 @@
-// GET /organizations/{org_id}; POST /organizations (extension).
+// GET /organizations/{org_id}; PATCH /organizations/{org_id} and POST /organizations (extensions).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { OrganizationsService } from './organizations.service.ts';
 import { presentOrganization } from './organizations.presenter.ts';
-import { OrganizationCreateSchema } from './organizations.schemas.ts';
+import { OrganizationCreateSchema, OrganizationUpdateSchema } from './organizations.schemas.ts';
 
 export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: OrganizationsService }> = async (
   app,
@@ -23,6 +23,23 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
       },
     },
     async (req) => presentOrganization(await organizations.get(principalOf(req), req.params.org_id)),
+  );
+
+  app.patch(
+    '/organizations/:org_id',
+    {
+      schema: {
+        operationId: 'updateOrganization',
+        tags: ['Organizations'],
+        summary:
+          'Change organization settings: max_api_key_lifetime_days (orgplane extension; admins with a personal key)',
+        params: OrgParamsSchema,
+        body: OrganizationUpdateSchema,
+        response: { 200: Type.Ref('Organization'), ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentOrganization(await organizations.update(principalOf(req), req.params.org_id, req.body)),
   );
 
   app.post(

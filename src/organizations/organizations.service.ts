@@ -10,7 +10,7 @@ import { authorize, accountSubject } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { PLANS, type Plan } from '../config.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
-import { findOrganization, insertOrganization } from './organizations.repository.ts';
+import { findOrganization, insertOrganization, lockOrganization } from './organizations.repository.ts';
 
 export function slugify(name: string): string {
   const s = name
@@ -34,6 +34,31 @@ export class OrganizationsService {
     const org = await findOrganization(k, orgId);
     if (!org) throw notFound('organization');
     return org;
+  }
+
+  /**
+   * Extension: organization settings (the maximum API key lifetime), admins with a personal key.
+   * Existing keys keep their expiry; the limit applies to keys created or rotated afterwards.
+   */
+  async update(
+    principal: Principal,
+    orgId: string,
+    input: { max_api_key_lifetime_days?: number | null | undefined },
+  ): Promise<OrganizationRow> {
+    return withTransaction(this.db, async (trx) => {
+      authorize('organization:update', await this.access.subjectFor(principal, orgId, undefined, trx));
+      if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
+      if (input.max_api_key_lifetime_days !== undefined) {
+        await trx
+          .updateTable('organizations')
+          .set({ max_api_key_lifetime_days: input.max_api_key_lifetime_days, updated_at: nowIso() })
+          .where('id', '=', orgId)
+          .execute();
+      }
+      const org = await findOrganization(trx, orgId);
+      if (!org) throw notFound('organization');
+      return org;
+    });
   }
 
   /** Extension: a personal key creates an organization with its user as the only admin. */
@@ -72,6 +97,7 @@ export class OrganizationsService {
         managed_by: 'console',
         created_at: now,
         updated_at: now,
+        max_api_key_lifetime_days: null,
       };
       await insertOrganization(trx, org);
       await trx
