@@ -41,7 +41,8 @@ declare module 'fastify' {
   }
 }
 
-function scopeOf(p: Principal): string {
+/** Keys are per principal: a user (any of their keys or sessions) or one organization key. */
+export function idempotencyScope(p: Principal): string {
   switch (p.kind) {
     case 'user':
       return `user:${p.userId}`;
@@ -64,6 +65,13 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** What a retry must repeat: method, URL (with query) and body. */
+export function fingerprintOf(method: string, url: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${url}\n${canonical(body ?? null)}`)
+    .digest('hex');
+}
+
 export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
   const k = db.kysely;
   let lastSweep = 0;
@@ -81,10 +89,8 @@ export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
       throw new AppError('BAD_REQUEST', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
     }
     if (!request.principal) return;
-    const fingerprint = createHash('sha256')
-      .update(`${request.method} ${request.url}\n${canonical(request.body ?? null)}`)
-      .digest('hex');
-    request.idempotency = { scope: scopeOf(request.principal), key, fingerprint };
+    const fingerprint = fingerprintOf(request.method, request.url, request.body);
+    request.idempotency = { scope: idempotencyScope(request.principal), key, fingerprint };
   });
 
   // Claimed once the request is valid, right before the work: a rejected request stores nothing.
