@@ -321,7 +321,7 @@ const ALLOW: Decision = { allow: true };
 /** Pure decision: no I/O, so it can be enumerated into docs/permissions.md and unit-tested. */
 export function decide(action: Action, subject: Subject): Decision {
   const rule: Rule = RULES[action];
-  const allowed = rule.allow as readonly Grantee[];
+  const allowed = rule.allow;
   const notFound = (what: string): Decision => ({
     allow: false,
     code: 'NOT_FOUND',
