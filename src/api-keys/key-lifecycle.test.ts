@@ -253,6 +253,31 @@ describe('API key lifecycle', () => {
       assert.ok(lifetime > 590_000 && lifetime <= 602_000, rot.body.expires_at);
     });
 
+    test('simultaneous rotations of one key: exactly one succeeds, the others get 409', async () => {
+      const old = await t.call('POST', orgKeys(w.orgA.id), {
+        token: w.admin.token,
+        body: { key_name: 'raced' },
+      });
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          t.call('POST', `${orgKeys(w.orgA.id)}/${old.body.id}/rotate`, {
+            token: w.admin.token,
+            body: { overlap_seconds: 30 },
+          }),
+        ),
+      );
+      const statuses = results.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409]);
+      const named = await t.db.kysely
+        .selectFrom('api_keys')
+        .select(['id', 'rotated_to_id'])
+        .where('name', '=', 'raced')
+        .execute();
+      assert.equal(named.length, 2, 'one new key; the losers rolled theirs back');
+      const winner = results.find((r) => r.status === 200);
+      assert.equal(named.find((k) => k.id === old.body.id)?.rotated_to_id, winner?.body.id);
+    });
+
     test('permission to rotate is permission to create that kind of key', async () => {
       const adminsProjectKey = w.projectKeyA1.id;
       const mine = await t.call('POST', orgKeys(w.orgA.id), {
