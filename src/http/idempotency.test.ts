@@ -197,6 +197,27 @@ describe('Idempotency-Key', () => {
     clock.reset();
   });
 
+  test('a project creation replay: 201 again, the same project, its generated password redacted', async () => {
+    const key = fresh();
+    const body = { project: { name: 'idem-project', org_id: w.orgA.id } };
+    const first = await post('/api/v2/projects', key, body);
+    assert.equal(first.status, 201, first.text);
+    const password = first.body.roles[0]?.password as string;
+    assert.match(password, /^npg_/);
+    const again = await post('/api/v2/projects', key, body);
+    assert.equal(again.status, 201);
+    assertMatchesSpec('createProject', 201, again.body);
+    assert.equal(again.body.project.id, first.body.project.id);
+    assert.equal(again.headers['idempotent-token-redacted'], 'true');
+    assert.ok(!again.text.includes(password));
+    const stored = await t.db.kysely
+      .selectFrom('idempotency_keys')
+      .select('response')
+      .where('key', '=', key)
+      .executeTakeFirst();
+    assert.ok(stored?.response && !stored.response.includes(password), 'the password is not stored');
+  });
+
   test('a rotation replay returns the same new key, redacted', async () => {
     const key = fresh();
     const url = `${orgKeys()}/${w.orgKeyA.id}/rotate`;

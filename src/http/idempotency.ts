@@ -9,8 +9,9 @@
 // State lives in the database, so several processes share it: the claim is a unique insert of
 // (principal, key); the response is written before it leaves (onSend), so a client that got an
 // answer always gets it again. A claim left running by a process that died is taken over after
-// its lease. Stored bodies never hold a token: a replayed key creation has its token redacted
-// (Idempotent-Token-Redacted: true) — the token exists only in the first response.
+// its lease. Stored bodies never hold a secret: a replayed key creation has its token redacted,
+// a replayed project creation its role password (Idempotent-Token-Redacted: true) — secrets
+// exist only in the first response.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Db } from '../db/connect.ts';
@@ -160,7 +161,7 @@ export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
       if (reply.statusCode >= 500 || text === null) {
         await releaseKey(k, idem.scope, idem.key);
       } else {
-        const response = redactTokens(text);
+        const response = redactSecrets(text);
         await completeKey(k, idem.scope, idem.key, {
           status: reply.statusCode,
           response,
@@ -173,6 +174,11 @@ export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
     }
     return payload;
   });
+}
+
+/** API key tokens and generated database passwords (npg_…) are shown once: never stored. */
+function redactSecrets(text: string): string {
+  return redactTokens(text).replace(/npg_[A-Za-z0-9]+/g, 'npg_[redacted]');
 }
 
 function replay(reply: FastifyReply, row: IdempotencyRow): FastifyReply {
