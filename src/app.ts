@@ -4,7 +4,8 @@
 // A request's path:
 //   socket ─ parser errors: clientErrorHandler ─▶ request id ─▶ security headers
 //     ─▶ /api/v2: per-key budget ─▶ authenticate (auth/authenticator.ts) ─▶ body guard
-//     ─▶ validation ─▶ route (schemas) ─▶ service (policy/ decides) ─▶ repository ─▶ db
+//     ─▶ validation ─▶ idempotency (a POST with Idempotency-Key: replay, or claim)
+//     ─▶ route (schemas) ─▶ service (policy/ decides) ─▶ repository ─▶ db
 //     ─▶ presenter ─▶ serializer ─▶ bytes; errors at any step: http/error-handler.ts
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -13,6 +14,7 @@ import type { Config } from './config.ts';
 import { consoleNotFoundPage, consoleRoutes, sessionResolver } from './console/console.routes.ts';
 import type { Db } from './db/connect.ts';
 import { redactTokens } from './domain/ids.ts';
+import type { Clock } from './domain/time.ts';
 import { authentication, reportUnsafeRequests, type PrincipalResolver } from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
@@ -24,6 +26,7 @@ import {
   setBrowserNotFoundPage,
 } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
+import { idempotency } from './http/idempotency.ts';
 import { jsonBodies } from './http/json-body.ts';
 import { openApiDocument, openApiRoute } from './http/openapi.ts';
 import { perKeyBudget, rateLimits } from './http/rate-limit.ts';
@@ -44,6 +47,8 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
   /** Additional authentication (tests). */
   principalResolvers?: PrincipalResolver[];
+  /** The clock of expiry decisions (key expiry, idempotency records); tests move it. */
+  clock?: Clock;
 }
 
 export interface BuiltApp {
@@ -106,7 +111,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   lazyCompilers(app);
 
-  const services = createServices(db, config, app.log);
+  const services = createServices(db, config, app.log, opts.clock ? { clock: opts.clock } : {});
   services.access.start();
   app.addHook('onClose', async () => {
     await services.stop();
@@ -132,6 +137,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
         sessionResolver(services.sessions, config),
       ]);
       installBodyGuard(api);
+      idempotency(api, db, services.clock);
       openApiRoute(api, app);
       await apiRoutes(api, services, config);
     },

@@ -6,6 +6,8 @@ import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
+import { CanaryAlerts } from './api-keys/canary.ts';
+import { systemClock, type Clock } from './domain/time.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
 import { SessionsService } from './console/sessions.service.ts';
 import { InvitationsService } from './invitations/invitations.service.ts';
@@ -40,6 +42,10 @@ export interface Services {
   invitations: InvitationsService;
   /** Project sharing: grants, revocations, shared projects, sign-up links. */
   sharing: SharingService;
+  /** Records canary key uses and emails the people responsible (the authenticator's onCanaryUse). */
+  canary: CanaryAlerts;
+  /** The clock expiry decisions use (injectable for tests). */
+  clock: Clock;
   /** Starts background work (batched writes); the server calls it, one-shot CLI commands do not. */
   start(): void;
   /** Stops background work and flushes what is pending. Does not close the database. */
@@ -50,12 +56,17 @@ export function createServices(
   db: Db,
   config: Config,
   log: Pick<Logger, 'info' | 'warn' | 'error'>,
+  opts: { clock?: Clock } = {},
 ): Services {
+  const clock = opts.clock ?? systemClock;
   const lastUsed = new LastUsedTracker(db.kysely, config.lastUsedFlushMs, (err) =>
     log.warn({ err }, 'could not record API key last-used times; will retry'),
   );
   const mail = new MailWorker(db, config, log);
-  const access = new Authenticator(db, lastUsed);
+  // Canary uses go to CanaryAlerts (its own table and the mail outbox); an audit log can take the
+  // event by replacing its sink.
+  const canary = new CanaryAlerts(db, config, mail, log, clock);
+  const access = new Authenticator(db, lastUsed, { clock, onCanaryUse: canary.onCanaryUse });
   const transfers = new TransfersService(db, access, config);
   const services: Services = {
     db,
@@ -65,7 +76,7 @@ export function createServices(
     users: new UsersService(db),
     organizations: new OrganizationsService(db, access, config),
     members: new MembersService(db, access),
-    apiKeys: new ApiKeysService(db, access, lastUsed),
+    apiKeys: new ApiKeysService(db, access, lastUsed, clock),
     projects: new ProjectsService(db, access, config),
     transfers,
     children: new ChildrenService(db, access),
@@ -74,6 +85,8 @@ export function createServices(
     mail,
     invitations: new InvitationsService(db, access, config, mail),
     sharing: new SharingService(db, access, config, mail),
+    canary,
+    clock,
     start() {
       lastUsed.start();
       mail.start();

@@ -817,8 +817,9 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
       ['DELETE', '/api/v2/users/me/organizations', 'GET'],
       ['PUT', '/api/v2/api_keys', 'GET, POST'],
       ['PATCH', `/api/v2/api_keys/${w.admin.keyId}`, 'DELETE'],
-      ['PUT', `/api/v2/organizations/${w.orgA.id}`, 'GET'],
-      ['DELETE', `/api/v2/organizations/${w.orgA.id}`, 'GET'],
+      // PATCH: the organization settings extension (max_api_key_lifetime_days).
+      ['PUT', `/api/v2/organizations/${w.orgA.id}`, 'GET, PATCH'],
+      ['DELETE', `/api/v2/organizations/${w.orgA.id}`, 'GET, PATCH'],
       ['PATCH', `/api/v2/organizations/${w.orgA.id}/api_keys`, 'GET, POST'],
       ['POST', `/api/v2/organizations/${w.orgA.id}/members`, 'GET'],
       ['PUT', `/api/v2/organizations/${w.orgA.id}/members/${target.id}`, 'GET, PATCH, DELETE'],

@@ -5,6 +5,7 @@
 // after A answered was always refused already), and from then on for good.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import type { Services } from '../src/services.ts';
 import { DIALECT } from './helpers/app.ts';
 import { addMember, buildWorld, createOrgKey, createUser, type World } from './helpers/factories.ts';
@@ -197,5 +198,57 @@ describe('two server processes on one PostgreSQL', () => {
     await new Promise((r) => setTimeout(r, BOUND_MS + 1));
     const ms = await seenWithin(adminAction, 403, since, 'createOrgApiKey');
     c.diagnostic(`B refused the demoted admin ${ms} after A answered`);
+  });
+
+  test('one Idempotency-Key sent to both processes at once: the work is done once', async (c) => {
+    if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
+    const { A, B } = servers();
+    const url = `/api/v2/organizations/${w.orgA.id}/api_keys`;
+    const headers = { 'idempotency-key': `mp-${randomBytes(4).toString('hex')}` };
+    const results = await Promise.all(
+      [A, B, A, B, A, B].map((srv) =>
+        call(srv, 'POST', url, w.admin.token, { key_name: 'mp-idem' }, headers),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    assert.ok(
+      statuses.every((x) => x === 200 || x === 409),
+      statuses.join(','),
+    );
+    const firsts = results.filter((r) => r.status === 200 && r.headers.get('idempotent-replayed') === null);
+    assert.equal(firsts.length, 1, statuses.join(','));
+    const again = await call(B, 'POST', url, w.admin.token, { key_name: 'mp-idem' }, headers);
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, firsts[0]?.body.id);
+    assert.equal(again.headers.get('idempotent-token-redacted'), 'true');
+    const rows = await s.db.kysely
+      .selectFrom('api_keys')
+      .select('id')
+      .where('name', '=', 'mp-idem')
+      .execute();
+    assert.equal(rows.length, 1);
+  });
+
+  test('a key rotated through A with an overlap works on B until the overlap ends, then not', async (c) => {
+    if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
+    const { A, B } = servers();
+    const key = await createOrgKey(s, w.orgA.id, w.admin);
+    for (const srv of [A, B, B])
+      assert.equal((await call(srv, 'GET', '/api/v2/auth', key.token)).status, 200);
+    const rot = await call(
+      A,
+      'POST',
+      `/api/v2/organizations/${w.orgA.id}/api_keys/${key.id}/rotate`,
+      w.admin.token,
+      {
+        overlap_seconds: 2,
+      },
+    );
+    assert.equal(rot.status, 200);
+    const end = Date.parse(rot.body.rotated_from.expires_at);
+    assert.equal((await call(B, 'GET', '/api/v2/auth', key.token)).status, 200, 'during the overlap');
+    await new Promise((r) => setTimeout(r, end - Date.now() + 200));
+    assert.equal((await call(B, 'GET', '/api/v2/auth', key.token)).status, 401, 'B after the overlap');
+    assert.equal((await call(B, 'GET', '/api/v2/auth', rot.body.key)).status, 200);
   });
 });

@@ -5,10 +5,16 @@ import type { ApiKeyKind, ApiKeyRow, Database, NewApiKey } from '../db/schema.ts
 
 export type ApiKeyWithCreator = ApiKeyRow & { creator_name: string | null; creator_image: string | null };
 
+/** What authentication reads of a key. */
+export type AuthKey = Pick<
+  ApiKeyRow,
+  'id' | 'kind' | 'name' | 'user_id' | 'org_id' | 'project_id' | 'expires_at' | 'canary'
+>;
+
 const activeKeyByHash = preparedQuery((db, _shape, tokenHash: string) =>
   db
     .selectFrom('api_keys')
-    .select(['id', 'kind', 'user_id', 'org_id', 'project_id'])
+    .select(['id', 'kind', 'name', 'user_id', 'org_id', 'project_id', 'expires_at', 'canary'])
     .where('token_hash', '=', tokenHash)
     .where('revoked_at', 'is', null),
 );
@@ -17,7 +23,7 @@ const activeKeyByHash = preparedQuery((db, _shape, tokenHash: string) =>
 export async function findActiveKeyByHash(
   db: Kysely<Database>,
   tokenHash: string,
-): Promise<Pick<ApiKeyRow, 'id' | 'kind' | 'user_id' | 'org_id' | 'project_id'> | undefined> {
+): Promise<AuthKey | undefined> {
   return (await activeKeyByHash(db, '', tokenHash))[0];
 }
 
@@ -34,28 +40,35 @@ function withCreator(db: Kysely<Database>) {
 }
 
 // Kinds are literals: constant filters bound as parameters are planned again on every run.
-const personalKeys = preparedQuery((db, _shape, userId: string) =>
+// Live keys only: revoked and expired keys are not listed (now: ISO time, the service's clock).
+const personalKeys = preparedQuery((db, _shape, userId: string, now: string) =>
   withCreator(db)
     .where('k.user_id', '=', userId)
     .where('k.kind', '=', sql.lit('personal'))
     .where('k.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', now)]))
     .orderBy('k.id'),
 );
 
-const orgKeys = preparedQuery((db, _shape, orgId: string) =>
+const orgKeys = preparedQuery((db, _shape, orgId: string, now: string) =>
   withCreator(db)
     .where('k.org_id', '=', orgId)
     .where('k.kind', 'in', [sql.lit<ApiKeyKind>('org'), sql.lit<ApiKeyKind>('project')])
     .where('k.revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', now)]))
     .orderBy('k.id'),
 );
 
-export function listPersonalKeys(db: Kysely<Database>, userId: string): Promise<ApiKeyWithCreator[]> {
-  return personalKeys(db, '', userId);
+export function listPersonalKeys(
+  db: Kysely<Database>,
+  userId: string,
+  now: string,
+): Promise<ApiKeyWithCreator[]> {
+  return personalKeys(db, '', userId, now);
 }
 
-export function listOrgKeys(db: Kysely<Database>, orgId: string): Promise<ApiKeyWithCreator[]> {
-  return orgKeys(db, '', orgId);
+export function listOrgKeys(db: Kysely<Database>, orgId: string, now: string): Promise<ApiKeyWithCreator[]> {
+  return orgKeys(db, '', orgId, now);
 }
 
 const keyById = preparedQuery((db, _shape, id: number) =>

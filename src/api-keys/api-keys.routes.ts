@@ -1,26 +1,43 @@
 // Personal keys (/api_keys) and organization keys (/organizations/{org_id}/api_keys).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
-import { presentCreatedKey, presentKeyListItem, presentRevokedKey } from './api-keys.presenter.ts';
+import {
+  presentCreatedKey,
+  presentKeyListItem,
+  presentRevokedKey,
+  presentRotatedKey,
+} from './api-keys.presenter.ts';
 import {
   ApiKeyCreateResponseSchema,
   ApiKeyCreateSchema,
   ApiKeyListItemSchema,
   ApiKeyRevokeResponseSchema,
+  ApiKeyRotateResponseSchema,
+  ApiKeyRotateSchema,
   KeyIdParamsSchema,
   OrgApiKeyCreateSchema,
   OrgApiKeyListItemSchema,
   OrgKeyIdParamsSchema,
 } from './api-keys.schemas.ts';
 
+/** Rotation takes an optional body: no body at all means the defaults. */
+async function emptyBodyIsEmptyObject(req: FastifyRequest): Promise<void> {
+  req.body ??= {};
+}
+
 export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService; config: Config }> = async (
   app,
   { apiKeys, config },
 ) => {
+  // Creating (and rotating) organization keys has its own per-second budget, as on Neon.
+  const orgKeyBudget: { rateLimit?: { max: number; timeWindow: number } } = config.rateLimit.enabled
+    ? { rateLimit: { max: config.rateLimit.orgKeyCreatePerSecond, timeWindow: 1000 } }
+    : {};
   app.get(
     '/api_keys',
     {
@@ -45,7 +62,28 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
         response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) => presentCreatedKey(await apiKeys.createPersonal(principalOf(req), req.body.key_name)),
+    async (req) => {
+      const { key_name, ...opts } = req.body;
+      return presentCreatedKey(await apiKeys.createPersonal(principalOf(req), key_name, opts));
+    },
+  );
+
+  app.post(
+    '/api_keys/:key_id/rotate',
+    {
+      preValidation: emptyBodyIsEmptyObject,
+      schema: {
+        operationId: 'rotateApiKey',
+        tags: ['API Key'],
+        summary:
+          'Replace a personal API key by a new one (orgplane extension); the old key works for overlap_seconds more',
+        params: KeyIdParamsSchema,
+        body: ApiKeyRotateSchema,
+        response: { 200: ApiKeyRotateResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentRotatedKey(await apiKeys.rotatePersonal(principalOf(req), req.params.key_id, req.body)),
   );
 
   app.delete(
@@ -79,9 +117,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
   app.post(
     '/organizations/:org_id/api_keys',
     {
-      config: config.rateLimit.enabled
-        ? { rateLimit: { max: config.rateLimit.orgKeyCreatePerSecond, timeWindow: 1000 } }
-        : {},
+      config: orgKeyBudget,
       schema: {
         operationId: 'createOrgApiKey',
         tags: ['Organizations'],
@@ -93,6 +129,27 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
       },
     },
     async (req) => presentCreatedKey(await apiKeys.createOrg(principalOf(req), req.params.org_id, req.body)),
+  );
+
+  app.post(
+    '/organizations/:org_id/api_keys/:key_id/rotate',
+    {
+      preValidation: emptyBodyIsEmptyObject,
+      config: orgKeyBudget,
+      schema: {
+        operationId: 'rotateOrgApiKey',
+        tags: ['Organizations'],
+        summary:
+          'Replace an organization or project-scoped API key by a new one (orgplane extension); the old key works for overlap_seconds more',
+        params: OrgKeyIdParamsSchema,
+        body: ApiKeyRotateSchema,
+        response: { 200: ApiKeyRotateResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentRotatedKey(
+        await apiKeys.rotateOrg(principalOf(req), req.params.org_id, req.params.key_id, req.body),
+      ),
   );
 
   app.delete(

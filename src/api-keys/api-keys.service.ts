@@ -1,14 +1,15 @@
-// API key use cases: authenticate a token; personal keys; organization and project-scoped keys.
+// API key use cases: personal keys; organization and project-scoped keys; and the extensions
+// expiry (with an organization's maximum lifetime), rotation with overlap, and canary keys.
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
-import { lockOrganization } from '../organizations/organizations.repository.ts';
+import { findOrganization, lockOrganization } from '../organizations/organizations.repository.ts';
 import type { ApiKeyKind, ApiKeyRow, Database } from '../db/schema.ts';
-import { notFound } from '../domain/errors.ts';
+import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import { hashToken, newApiKeyToken } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
-import { nowIso } from '../domain/time.ts';
-import { authorize, accountSubject } from '../policy/index.ts';
+import { nowIso, systemClock, type Clock } from '../domain/time.ts';
+import { authorize, accountSubject, can, type Subject } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import {
   findKeyById,
@@ -26,16 +27,43 @@ export interface CreatedKey {
   token: string;
 }
 
+export interface RotatedKey extends CreatedKey {
+  /** The old key after rotation: expiring after the overlap, or revoked. */
+  previous: ApiKeyRow;
+}
+
+/** Extension fields of a create request. */
+export interface KeyOptions {
+  expires_at?: string | undefined;
+  canary?: boolean | undefined;
+}
+
+export interface RotateOptions {
+  overlap_seconds?: number | undefined;
+  expires_at?: string | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
 export class ApiKeysService {
   constructor(
     private readonly db: Db,
     private readonly access: Authenticator,
     private readonly lastUsed: LastUsedTracker,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   private async create(
     kind: ApiKeyKind,
-    fields: { name: string; createdBy: string; userId?: string; orgId?: string; projectId?: string },
+    fields: {
+      name: string;
+      createdBy: string;
+      userId?: string;
+      orgId?: string;
+      projectId?: string;
+      expiresAt?: string | null;
+      canary?: boolean;
+    },
     db: Kysely<Database> = this.db.kysely,
   ): Promise<CreatedKey> {
     const token = newApiKeyToken();
@@ -51,8 +79,36 @@ export class ApiKeysService {
       last_used_at: null,
       last_used_from_addr: '',
       revoked_at: null,
+      expires_at: fields.expiresAt ?? null,
+      canary: fields.canary ? 1 : 0,
     });
     return { row, token };
+  }
+
+  /**
+   * The stored expiry of a new key: whole seconds, in the future, and within the organization's
+   * maximum lifetime when it has one (then a key without expiry is refused, not silently capped).
+   */
+  private expiryFor(requested: string | undefined, maxDays: number | null): string | null {
+    const now = this.clock();
+    if (requested === undefined) {
+      if (maxDays !== null) {
+        throw badRequest(
+          `expires_at is required: this organization's API keys may live at most ${maxDays} days (max_api_key_lifetime_days)`,
+        );
+      }
+      return null;
+    }
+    const ms = Date.parse(requested);
+    if (Number.isNaN(ms)) throw badRequest('expires_at must be an RFC 3339 timestamp');
+    const at = Math.floor(ms / 1000) * 1000;
+    if (at <= now) throw badRequest('expires_at must be in the future');
+    if (maxDays !== null && at > now + maxDays * DAY_MS) {
+      throw badRequest(
+        `expires_at is too far ahead: this organization's API keys may live at most ${maxDays} days (max_api_key_lifetime_days)`,
+      );
+    }
+    return new Date(at).toISOString();
   }
 
   // --- personal keys -------------------------------------------------------------------------
@@ -61,13 +117,21 @@ export class ApiKeysService {
     authorize('personal_api_key:list', accountSubject(principal));
     if (principal.kind !== 'user') return [];
     await this.lastUsed.flush();
-    return listPersonalKeys(this.db.kysely, principal.userId);
+    return listPersonalKeys(this.db.kysely, principal.userId, this.nowIsoFromClock());
   }
 
-  async createPersonal(principal: Principal, name: string): Promise<CreatedKey> {
+  async createPersonal(principal: Principal, name: string, opts: KeyOptions = {}): Promise<CreatedKey> {
     authorize('personal_api_key:create', accountSubject(principal));
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
-    return this.createPersonalFor(principal.userId, name);
+    // Personal keys belong to no organization: no maximum lifetime applies.
+    const expiresAt = this.expiryFor(opts.expires_at, null);
+    return this.create('personal', {
+      name,
+      createdBy: principal.userId,
+      userId: principal.userId,
+      expiresAt,
+      canary: opts.canary === true,
+    });
   }
 
   /** Operator path (CLI, bootstrap, invitation acceptance). */
@@ -85,46 +149,55 @@ export class ApiKeysService {
     return this.revoke(key);
   }
 
+  async rotatePersonal(principal: Principal, keyId: number, opts: RotateOptions): Promise<RotatedKey> {
+    authorize('personal_api_key:rotate', accountSubject(principal));
+    const key = await findKeyById(this.db.kysely, keyId);
+    if (!key || key.kind !== 'personal' || principal.kind !== 'user' || key.user_id !== principal.userId) {
+      throw notFound('API key');
+    }
+    return withTransaction(this.db, (trx) => this.rotate(trx, key, opts, null));
+  }
+
   // --- organization and project-scoped keys ---------------------------------------------------
 
   async listOrg(principal: Principal, orgId: string): Promise<ApiKeyWithCreator[]> {
-    authorize('org_api_key:list', await this.access.subjectFor(principal, orgId));
+    const subject = await this.access.subjectFor(principal, orgId);
+    authorize('org_api_key:list', subject);
     await this.lastUsed.flush();
-    return listOrgKeys(this.db.kysely, orgId);
+    const keys = await listOrgKeys(this.db.kysely, orgId, this.nowIsoFromClock());
+    // Canary keys exist only for admins: anyone else holding a key must not learn which are traps.
+    return can('org_api_key:list_canaries', subject) ? keys : keys.filter((k) => !k.canary);
   }
 
   async createOrg(
     principal: Principal,
     orgId: string,
-    input: { key_name: string; project_id?: string | undefined },
+    input: { key_name: string; project_id?: string | undefined } & KeyOptions,
   ): Promise<CreatedKey> {
     const subject = await this.access.subjectFor(principal, orgId);
     authorize(input.project_id === undefined ? 'org_api_key:create' : 'project_api_key:create', subject);
+    if (input.canary === true) authorize('org_api_key:create_canary', subject);
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
+    const userId = principal.userId;
+    const canary = input.canary === true;
     if (input.project_id !== undefined) {
       const projectId = input.project_id;
-      const userId = principal.userId;
       // Under the organization's lock: a concurrent transfer of this project (which locks the
       // source organization) either happens before, and the project is not found here, or after,
       // and then revokes this key with the others. Never a live key for a project that left.
       return withTransaction(this.db, async (trx) => {
         await lockOrganization(trx, orgId);
-        const project = await trx
-          .selectFrom('projects')
-          .select('id')
-          .where('id', '=', projectId)
-          .where('org_id', '=', orgId)
-          .where('deleted_at', 'is', null)
-          .executeTakeFirst();
-        if (!project) throw notFound('project');
+        const expiresAt = this.expiryFor(input.expires_at, await this.maxLifetime(trx, orgId));
+        await this.liveProject(trx, orgId, projectId);
         return this.create(
           'project',
-          { name: input.key_name, createdBy: userId, orgId, projectId: project.id },
+          { name: input.key_name, createdBy: userId, orgId, projectId, expiresAt, canary },
           trx,
         );
       });
     }
-    return this.create('org', { name: input.key_name, createdBy: principal.userId, orgId });
+    const expiresAt = this.expiryFor(input.expires_at, await this.maxLifetime(this.db.kysely, orgId));
+    return this.create('org', { name: input.key_name, createdBy: userId, orgId, expiresAt, canary });
   }
 
   /** Operator path (CLI): an organization key created on behalf of a user. */
@@ -137,13 +210,126 @@ export class ApiKeysService {
   async revokeOrg(principal: Principal, orgId: string, keyId: number): Promise<ApiKeyRow> {
     const k = this.db.kysely;
     const subject = await this.access.subjectFor(principal, orgId);
-    // Outsiders and project-scoped keys are refused before learning whether the key exists.
-    authorize('org_api_key:list', subject);
-    const key = await findKeyById(k, keyId);
-    if (!key || key.kind === 'personal' || key.org_id !== orgId) throw notFound('API key');
+    const key = await this.findOrgKey(k, subject, orgId, keyId);
     const own = principal.kind === 'user' && key.kind === 'project' && key.created_by === principal.userId;
     authorize(own ? 'org_api_key:revoke_own' : 'org_api_key:revoke', subject);
     return this.revoke(key);
+  }
+
+  /** Rotation needs what creating that kind of key needs (and, for someone else's project key, an admin). */
+  async rotateOrg(
+    principal: Principal,
+    orgId: string,
+    keyId: number,
+    opts: RotateOptions,
+  ): Promise<RotatedKey> {
+    const subject = await this.access.subjectFor(principal, orgId);
+    const key = await this.findOrgKey(this.db.kysely, subject, orgId, keyId);
+    if (key.kind === 'org') authorize('org_api_key:rotate', subject);
+    else {
+      const own = principal.kind === 'user' && key.created_by === principal.userId;
+      authorize(own ? 'project_api_key:rotate_own' : 'project_api_key:rotate', subject);
+    }
+    if (key.canary) authorize('org_api_key:create_canary', subject);
+    return withTransaction(this.db, async (trx) => {
+      // The same lock as creation: a project moving out cannot gain a fresh key.
+      await lockOrganization(trx, orgId);
+      if (key.kind === 'project' && key.project_id) await this.liveProject(trx, orgId, key.project_id);
+      return this.rotate(trx, key, opts, await this.maxLifetime(trx, orgId));
+    });
+  }
+
+  /**
+   * Old key → new key with the same name, kind, owner, project, creator and canary flag. The old
+   * key is marked rotated exactly once (a concurrent second rotation gets 409) and then either
+   * revoked (overlap 0) or given an expiry at the end of the overlap; rotation never extends it.
+   */
+  private async rotate(
+    trx: Kysely<Database>,
+    old: ApiKeyRow,
+    opts: RotateOptions,
+    maxDays: number | null,
+  ): Promise<RotatedKey> {
+    const now = this.clock();
+    if (old.rotated_to_id !== null)
+      throw conflict(`API key was already rotated (to key ${old.rotated_to_id})`);
+    if (old.revoked_at !== null || (old.expires_at !== null && Date.parse(old.expires_at) <= now)) {
+      throw conflict('API key is revoked or expired: only a live key can be rotated; create a new one');
+    }
+    // Without an explicit expiry the new key gets the old one's lifetime, counted from now.
+    let requested = opts.expires_at;
+    if (requested === undefined && old.expires_at !== null) {
+      const lifetime = Date.parse(old.expires_at) - Date.parse(old.created_at);
+      requested = new Date(Math.ceil((now + Math.max(lifetime, 1000)) / 1000) * 1000).toISOString();
+    }
+    const expiresAt = this.expiryFor(requested, maxDays);
+    const created = await this.create(
+      old.kind,
+      {
+        name: old.name,
+        createdBy: old.created_by,
+        ...(old.user_id ? { userId: old.user_id } : {}),
+        ...(old.org_id ? { orgId: old.org_id } : {}),
+        ...(old.project_id ? { projectId: old.project_id } : {}),
+        expiresAt,
+        canary: old.canary === 1,
+      },
+      trx,
+    );
+    const overlap = opts.overlap_seconds ?? 0;
+    let set: { rotated_to_id: number; revoked_at?: string; expires_at?: string };
+    if (overlap === 0) set = { rotated_to_id: created.row.id, revoked_at: nowIso() };
+    else {
+      // Whole seconds, rounded up: the old key works for at least the overlap asked for.
+      const end = Math.ceil(now / 1000) * 1000 + overlap * 1000;
+      const current = old.expires_at === null ? Infinity : Date.parse(old.expires_at);
+      set = { rotated_to_id: created.row.id, expires_at: new Date(Math.min(end, current)).toISOString() };
+    }
+    const r = await trx
+      .updateTable('api_keys')
+      .set(set)
+      .where('id', '=', old.id)
+      .where('rotated_to_id', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    // Another rotation or a revocation won the race; the new key is rolled back with this error.
+    if (Number(r.numUpdatedRows) !== 1) throw conflict('API key was rotated or revoked by another request');
+    const previous = await findKeyById(trx, old.id);
+    return { ...created, previous: previous ?? { ...old, ...set } };
+  }
+
+  /** Outsiders and project-scoped keys are refused before learning whether the key exists. */
+  private async findOrgKey(
+    db: Kysely<Database>,
+    subject: Subject,
+    orgId: string,
+    keyId: number,
+  ): Promise<ApiKeyRow> {
+    authorize('org_api_key:list', subject);
+    const key = await findKeyById(db, keyId);
+    if (!key || key.kind === 'personal' || key.org_id !== orgId) throw notFound('API key');
+    // A canary is invisible to everyone but admins, here as in the list.
+    if (key.canary && !can('org_api_key:list_canaries', subject)) throw notFound('API key');
+    return key;
+  }
+
+  private async liveProject(trx: Kysely<Database>, orgId: string, projectId: string): Promise<void> {
+    const project = await trx
+      .selectFrom('projects')
+      .select('id')
+      .where('id', '=', projectId)
+      .where('org_id', '=', orgId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!project) throw notFound('project');
+  }
+
+  private async maxLifetime(db: Kysely<Database>, orgId: string): Promise<number | null> {
+    return (await findOrganization(db, orgId))?.max_api_key_lifetime_days ?? null;
+  }
+
+  private nowIsoFromClock(): string {
+    return new Date(this.clock()).toISOString();
   }
 
   /** Revoking is immediate (no cache to expire) and idempotent: a revoked key answers as revoked again. */

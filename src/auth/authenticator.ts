@@ -16,14 +16,19 @@
 //     its response leaves, so the next request after a change never sees the old state. Other
 //     processes see it when the notification arrives: within 100 ms (tested; in practice about a
 //     millisecond). While the listening connection is down, the cache is not used at all.
-// Key expiry needs no signal: an entry carries its key's expiry and is checked on every use.
+// Key expiry needs no signal: an entry carries its key's expiry and is checked against the clock
+// on every use, cached or not. Canary (honeytoken) keys are never cached: each use answers exactly
+// like an unknown key and is reported to onCanaryUse, without waiting for it (the answer takes no
+// longer than an unknown key's).
 import type { Kysely, Transaction } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import type { Database, MemberRole } from '../db/schema.ts';
+import { AppError } from '../domain/errors.ts';
 import { hashToken, isWellFormedToken } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Subject } from '../policy/index.ts';
-import { findActiveKeyByHash } from '../api-keys/api-keys.repository.ts';
+import { systemClock, type Clock } from '../domain/time.ts';
+import { findActiveKeyByHash, type AuthKey } from '../api-keys/api-keys.repository.ts';
 import { findRole } from '../members/members.repository.ts';
 import { hasLiveGrant } from '../sharing/sharing.repository.ts';
 import { readAccessVersion } from './auth.repository.ts';
@@ -34,6 +39,8 @@ const MAX_ENTRIES = 10_000;
 interface Entry {
   principal: Principal;
   keyId: number;
+  /** When the key stops working (ms since the epoch); null: never. */
+  expiresAt: number | null;
   /** The access version this entry was read in. */
   version: number;
   /** Roles of a user principal, by organization (null: not a member), as read in that version. */
@@ -50,6 +57,17 @@ export interface KeyUseRecorder {
   record(keyId: number, addr: string): void;
 }
 
+/** A canary key that was just presented; addr and userAgent are the client's. */
+export type CanaryUseHandler = (key: AuthKey, addr: string, userAgent: string) => Promise<void>;
+
+export const EXPIRED_MESSAGE = 'this API key has expired; create a new one';
+
+export interface AuthenticatorOptions {
+  clock?: Clock;
+  /** Records a canary key's use (event, alert email). Errors are the handler's to log. */
+  onCanaryUse?: CanaryUseHandler;
+}
+
 export class Authenticator {
   private readonly entries = new Map<string, Entry>();
   /** The version the cached entries belong to; -1: none yet. */
@@ -62,10 +80,19 @@ export class Authenticator {
   /** A cached principal's entry, to find its role memo (the same object serves every request). */
   private readonly entryOf = new WeakMap<Principal, Entry>();
 
+  private readonly clock: Clock;
+  private readonly onCanaryUse: CanaryUseHandler | undefined;
+  /** Canary reports still running (awaited by stop() and tests). */
+  private readonly reporting = new Set<Promise<void>>();
+
   constructor(
     private readonly db: Db,
     private readonly keyUse: KeyUseRecorder,
-  ) {}
+    opts: AuthenticatorOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.onCanaryUse = opts.onCanaryUse;
+  }
 
   /** PostgreSQL: starts listening for other processes' changes. Without it the cache stays off. */
   start(): void {
@@ -83,6 +110,7 @@ export class Authenticator {
   }
 
   async stop(): Promise<void> {
+    await this.settled();
     await this.stopListening?.();
     this.stopListening = undefined;
     this.listening = false;
@@ -97,11 +125,17 @@ export class Authenticator {
     if (this.db.dialect === 'postgres') this.localVersion++;
   }
 
+  /** Waits for canary reports in flight. */
+  async settled(): Promise<void> {
+    while (this.reporting.size > 0) await Promise.allSettled([...this.reporting]);
+  }
+
   /**
-   * Token → principal, or null for anything that is not a live key. The checksum is checked
-   * first, so garbage and forged tokens cost no database lookup.
+   * Token → principal, or null for anything that is not a live key (unknown, revoked, canary).
+   * An expired key throws a 401 saying so (its holder may know it exists). The checksum is
+   * checked first, so garbage and forged tokens cost no database lookup.
    */
-  async authenticate(token: string, addr: string): Promise<Principal | null> {
+  async authenticate(token: string, addr: string, userAgent = ''): Promise<Principal | null> {
     if (!isWellFormedToken(token)) return null;
     const hash = hashToken(token);
     const version = await this.currentVersion();
@@ -109,9 +143,20 @@ export class Authenticator {
     if (!entry) {
       const key = await findActiveKeyByHash(this.db.kysely, hash);
       if (!key) return null;
+      if (key.canary) {
+        this.reportCanary(key, addr, userAgent);
+        return null;
+      }
       const principal = toPrincipal(key);
       if (!principal) return null;
-      entry = { principal, keyId: key.id, version: version ?? -1, roles: new Map(), grants: new Map() };
+      entry = {
+        principal,
+        keyId: key.id,
+        expiresAt: key.expires_at === null ? null : Date.parse(key.expires_at),
+        version: version ?? -1,
+        roles: new Map(),
+        grants: new Map(),
+      };
       // Kept only if nothing moved while it was read: a read that raced a change is not cached.
       if (version !== null && this.usable(version)) {
         if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
@@ -119,8 +164,21 @@ export class Authenticator {
         this.entryOf.set(principal, entry);
       }
     }
+    // Checked on every use, cached or not: the clock moves without any database change.
+    if (entry.expiresAt !== null && this.clock() >= entry.expiresAt) {
+      throw new AppError('UNAUTHORIZED', EXPIRED_MESSAGE);
+    }
     this.keyUse.record(entry.keyId, addr);
     return entry.principal;
+  }
+
+  private reportCanary(key: AuthKey, addr: string, userAgent: string): void {
+    this.keyUse.record(key.id, addr);
+    if (!this.onCanaryUse) return;
+    const p: Promise<void> = this.onCanaryUse(key, addr, userAgent)
+      .catch(() => {})
+      .finally(() => this.reporting.delete(p));
+    this.reporting.add(p);
   }
 
   /**
@@ -222,13 +280,7 @@ export class Authenticator {
   }
 }
 
-function toPrincipal(key: {
-  id: number;
-  kind: string;
-  user_id: string | null;
-  org_id: string | null;
-  project_id: string | null;
-}): Principal | null {
+function toPrincipal(key: AuthKey): Principal | null {
   if (key.kind === 'personal' && key.user_id) return { kind: 'user', userId: key.user_id, keyId: key.id };
   if (key.kind === 'org' && key.org_id) return { kind: 'org_key', orgId: key.org_id, keyId: key.id };
   if (key.kind === 'project' && key.org_id && key.project_id) {

@@ -1,6 +1,7 @@
 // Applies migrations in order; the same files serve SQLite and PostgreSQL.
 import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Db, Dialect } from './connect.ts';
+
 import * as m0001 from './migrations/0001_core.ts';
 import * as m0002 from './migrations/0002_projects.ts';
 import * as m0003 from './migrations/0003_invitations.ts';
@@ -9,6 +10,7 @@ import * as m0005 from './migrations/0005_invitation_indexes.ts';
 import * as m0006 from './migrations/0006_access_changes.ts';
 import * as m0007 from './migrations/0007_roles_and_sharing.ts';
 import * as m0008 from './migrations/0008_transfer_requests.ts';
+import * as m0009 from './migrations/0009_key_lifecycle.ts';
 import * as m0011 from './migrations/0011_hot_paths.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
@@ -23,6 +25,7 @@ const STEPS: Record<string, Step> = {
   '0006_access_changes': m0006,
   '0007_roles_and_sharing': m0007,
   '0008_transfer_requests': m0008,
+  '0009_key_lifecycle': m0009,
   '0011_hot_paths': m0011,
 };
 

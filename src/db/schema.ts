@@ -27,6 +27,8 @@ export interface OrganizationsTable {
   managed_by: string;
   created_at: string;
   updated_at: string;
+  /** Extension: keys of this organization must expire within this many days (null: no limit). */
+  max_api_key_lifetime_days: number | null;
 }
 
 export interface MembersTable {
@@ -57,6 +59,45 @@ export interface ApiKeysTable {
   last_used_at: string | null;
   last_used_from_addr: string;
   revoked_at: string | null;
+  /** After this instant (whole seconds) the key answers 401; null: never. */
+  expires_at: Generated<string | null>;
+  /** 0 | 1: a honeytoken; every use answers 401 and alerts. */
+  canary: Generated<number>;
+  /** The key that replaced this one by rotation. */
+  rotated_to_id: Generated<number | null>;
+  /** When the last canary alert email was queued (one per key per hour). */
+  canary_alerted_at: Generated<string | null>;
+}
+
+/** Each use of a canary key (kept here until an audit log takes the event). */
+export interface ApiKeyCanaryUsesTable {
+  id: Generated<number>;
+  key_id: number;
+  org_id: string | null;
+  user_id: string | null;
+  used_at: string;
+  addr: string;
+  user_agent: string;
+  /** 0 | 1: this use queued the alert email. */
+  emailed: number;
+}
+
+/** A POST's Idempotency-Key per principal (scope), its first response once done. */
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  /** SHA-256 of method, path and canonical body: a retry must match. */
+  fingerprint: string;
+  state: 'running' | 'done';
+  status: number | null;
+  /** The first response's body, with every token redacted. */
+  response: string | null;
+  /** 0 | 1 */
+  token_redacted: number;
+  created_at: string;
+  /** A running claim older than this was abandoned (its process died) and may be taken over. */
+  locked_until: string;
+  expires_at: string;
 }
 
 export interface ProjectsTable {
@@ -219,6 +260,8 @@ export interface Database {
   /** Invitation emails queued per organization and minute ('YYYY-MM-DDTHH:MM', UTC): the hourly limit. */
   invitation_sends: { org_id: string; minute: string; n: number };
   project_permissions: ProjectPermissionsTable;
+  api_key_canary_uses: ApiKeyCanaryUsesTable;
+  idempotency_keys: IdempotencyKeysTable;
   /** SQLite only: bumped by triggers on every access change (migration 0006). */
   access_version: { id: number; n: number };
 }

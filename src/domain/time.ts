@@ -10,3 +10,7 @@ export function toWireTime(iso: string): string {
 export function addHours(iso: string, hours: number): string {
   return new Date(Date.parse(iso) + hours * 3600_000).toISOString();
 }
+
+/** Milliseconds since the epoch; injected where expiry decides access, so tests can move time. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Date.now();

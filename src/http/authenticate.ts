@@ -1,6 +1,7 @@
 // The authentication step of every /api/v2 request: a bearer API key (or, for the console, its
 // session cookie) becomes request.principal through the Authenticator (src/auth/authenticator.ts).
-// 401 (one identical body) only for missing, malformed, unknown or revoked keys: Neon's CLI
+// 401 (one identical body) only for missing, malformed, unknown, revoked or canary keys (an
+// expired key's 401 says it expired): Neon's CLI
 // deletes its stored login on 401, so permission problems are 403.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -50,7 +51,11 @@ export function authentication(
     if (request.routeOptions.config.auth === false) return;
     const token = bearerToken(request.headers.authorization);
     if (token) {
-      request.principal = await access.authenticate(token, clientAddressChain(request));
+      request.principal = await access.authenticate(
+        token,
+        clientAddressChain(request),
+        request.headers['user-agent'] ?? '',
+      );
     } else if (request.headers.authorization === undefined) {
       for (const resolve of extra) {
         request.principal = await resolve(request);

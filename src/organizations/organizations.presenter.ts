@@ -11,5 +11,8 @@ export function presentOrganization(o: OrganizationRow) {
     created_at: toWireTime(o.created_at),
     managed_by: o.managed_by,
     updated_at: toWireTime(o.updated_at),
+    ...(o.max_api_key_lifetime_days !== null && o.max_api_key_lifetime_days !== undefined
+      ? { max_api_key_lifetime_days: o.max_api_key_lifetime_days }
+      : {}),
   };
 }

@@ -1,4 +1,5 @@
-// GET /organizations/{org_id}; POST /organizations and GET /organizations/{org_id}/capabilities (extensions).
+// GET /organizations/{org_id}; PATCH /organizations/{org_id}, POST /organizations and
+// GET /organizations/{org_id}/capabilities (extensions).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { forbidden } from '../domain/errors.ts';
@@ -6,7 +7,12 @@ import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { OrganizationsService } from './organizations.service.ts';
 import { presentOrganization } from './organizations.presenter.ts';
-import { CapabilitiesSchema, OrganizationCreateSchema, PLAN_REFUSED } from './organizations.schemas.ts';
+import {
+  CapabilitiesSchema,
+  OrganizationCreateSchema,
+  OrganizationUpdateSchema,
+  PLAN_REFUSED,
+} from './organizations.schemas.ts';
 
 export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: OrganizationsService }> = async (
   app,
@@ -39,6 +45,23 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
       },
     },
     async (req) => organizations.capabilities(principalOf(req), req.params.org_id),
+  );
+
+  app.patch(
+    '/organizations/:org_id',
+    {
+      schema: {
+        operationId: 'updateOrganization',
+        tags: ['Organizations'],
+        summary:
+          'Change organization settings: max_api_key_lifetime_days (orgplane extension; admins with a personal key)',
+        params: OrgParamsSchema,
+        body: OrganizationUpdateSchema,
+        response: { 200: Type.Ref('Organization'), ...ErrorResponses },
+      },
+    },
+    async (req) =>
+      presentOrganization(await organizations.update(principalOf(req), req.params.org_id, req.body)),
   );
 
   app.post(

@@ -12,6 +12,8 @@ export const OrganizationSchema = Type.Object(
     updated_at: TimestampSchema,
     allow_hipaa_projects: Type.Optional(Type.Boolean()),
     require_mfa: Type.Optional(Type.Boolean()),
+    /** Extension: present when set (PATCH /organizations/{org_id}). */
+    max_api_key_lifetime_days: Type.Optional(Type.Integer()),
   },
   { $id: 'Organization' },
 );
@@ -55,3 +57,19 @@ export const CapabilitiesSchema = Type.Object({
     Type.Object({ allowed: Type.Boolean(), reason: Type.Optional(Type.String()) }),
   ),
 });
+
+export const MAX_KEY_LIFETIME_DAYS = 3650;
+
+/** Extension: PATCH /organizations/{org_id} (Neon has no such operation). */
+export const OrganizationUpdateSchema = Type.Object(
+  {
+    max_api_key_lifetime_days: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: MAX_KEY_LIFETIME_DAYS }), Type.Null()], {
+        description:
+          'Keys created in this organization must set expires_at within this many days; null removes the limit',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OrganizationUpdate = Static<typeof OrganizationUpdateSchema>;

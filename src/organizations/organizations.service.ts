@@ -16,7 +16,7 @@ import { planLimit } from '../projects/projects.service.ts';
 import { RECOVERY_WINDOW_MS } from '../projects/projects.presenter.ts';
 import { REGIONS, DEFAULT_REGION } from '../projects/regions.ts';
 import { findUserByEmail, findUserById } from '../users/users.repository.ts';
-import { findOrganization, insertOrganization } from './organizations.repository.ts';
+import { findOrganization, insertOrganization, lockOrganization } from './organizations.repository.ts';
 
 export interface Capability {
   allowed: boolean;
@@ -108,6 +108,31 @@ export class OrganizationsService {
     return org;
   }
 
+  /**
+   * Extension: organization settings (the maximum API key lifetime), admins with a personal key.
+   * Existing keys keep their expiry; the limit applies to keys created or rotated afterwards.
+   */
+  async update(
+    principal: Principal,
+    orgId: string,
+    input: { max_api_key_lifetime_days?: number | null | undefined },
+  ): Promise<OrganizationRow> {
+    return withTransaction(this.db, async (trx) => {
+      authorize('organization:update', await this.access.subjectFor(principal, orgId, undefined, trx));
+      if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
+      if (input.max_api_key_lifetime_days !== undefined) {
+        await trx
+          .updateTable('organizations')
+          .set({ max_api_key_lifetime_days: input.max_api_key_lifetime_days, updated_at: nowIso() })
+          .where('id', '=', orgId)
+          .execute();
+      }
+      const org = await findOrganization(trx, orgId);
+      if (!org) throw notFound('organization');
+      return org;
+    });
+  }
+
   /** Extension: a personal key creates an organization with its user as the only admin. */
   async create(principal: Principal, input: { name: string }): Promise<OrganizationRow> {
     authorize('organization:create', accountSubject(principal));
@@ -138,6 +163,7 @@ export class OrganizationsService {
         managed_by: 'console',
         created_at: now,
         updated_at: now,
+        max_api_key_lifetime_days: null,
       };
       await insertOrganization(trx, org);
       await insertMember(trx, {

@@ -98,6 +98,30 @@ export interface TestAppOptions {
   kyselyPlugins?: KyselyPlugin[];
   /** SQLite: a file in a temporary directory instead of memory, so other connections can open it. */
   sqliteOnDisk?: boolean;
+  /** The clock of expiry decisions (see TestClock). */
+  clock?: () => number;
+}
+
+/** Real time plus an offset the test moves forward, or a time it holds still (set). */
+export class TestClock {
+  offset = 0;
+  private frozen: number | null = null;
+  readonly now = (): number => this.frozen ?? Date.now() + this.offset;
+  advance(ms: number): void {
+    if (this.frozen !== null) this.frozen += ms;
+    else this.offset += ms;
+  }
+  /** Holds the clock at this instant until reset(). */
+  set(ms: number): void {
+    this.frozen = ms;
+  }
+  reset(): void {
+    this.frozen = null;
+    this.offset = 0;
+  }
+  iso(deltaMs = 0): string {
+    return new Date(this.now() + deltaMs).toISOString();
+  }
 }
 
 export async function buildTestApp(
@@ -113,6 +137,7 @@ export async function buildTestApp(
     config,
     db,
     ...(options.logStream ? { logStream: options.logStream } : { logger: false }),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return {
     app,

@@ -86,10 +86,12 @@ export async function call(
   url: string,
   token: string,
   body?: unknown,
+  headers: Record<string, string> = {},
 ): Promise<CallResult> {
   const res = await fetch(`${s.base}${url}`, {
     method,
     headers: {
+      ...headers,
       authorization: `Bearer ${token}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },

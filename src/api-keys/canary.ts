@@ -1,0 +1,145 @@
+// Honeytoken (canary) keys: a use is never answered (the authenticator answers 401 as for an
+// unknown key) but recorded, and the people responsible are told by email, at most once per key
+// per hour. The record goes through CanaryUseSink, so an audit log can take the event instead.
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/connect.ts';
+import { withTransaction } from '../db/connect.ts';
+import type { Database, OutboxRow } from '../db/schema.ts';
+import type { Kysely } from 'kysely';
+import { systemClock, type Clock } from '../domain/time.ts';
+import { escapeHtml, oneLine } from '../invitations/html.ts';
+import type { MailWorker } from '../mail/mail.worker.ts';
+import { enqueueMessage, type OutgoingMessage } from '../mail/outbox.repository.ts';
+import type { AuthKey } from './api-keys.repository.ts';
+
+export const CANARY_EVENT = 'api_key.canary_used';
+const ALERT_INTERVAL_MS = 3600_000;
+
+export interface CanaryUse {
+  key: AuthKey;
+  addr: string;
+  userAgent: string;
+  at: string;
+}
+
+/** Where a canary use is written, inside the transaction that also decides the alert email. */
+export type CanaryUseSink = (db: Kysely<Database>, use: CanaryUse, emailed: boolean) => Promise<void>;
+
+/** The default sink: the api_key_canary_uses table of migration 0009. */
+export const canaryUsesTable: CanaryUseSink = async (db, use, emailed) => {
+  await db
+    .insertInto('api_key_canary_uses')
+    .values({
+      key_id: use.key.id,
+      org_id: use.key.org_id,
+      user_id: use.key.user_id,
+      used_at: use.at,
+      addr: use.addr,
+      user_agent: use.userAgent,
+      emailed: emailed ? 1 : 0,
+    })
+    .execute();
+};
+
+export class CanaryAlerts {
+  private readonly messageDomain: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly mail: MailWorker,
+    private readonly log: Pick<Logger, 'warn' | 'error'>,
+    private readonly clock: Clock = systemClock,
+    private readonly sink: CanaryUseSink = canaryUsesTable,
+  ) {
+    let host = '';
+    try {
+      host = new URL(config.publicUrl).hostname;
+    } catch {
+      host = '';
+    }
+    this.messageDomain = host || 'orgplane.local';
+  }
+
+  /** The authenticator's onCanaryUse. Never throws: failures are logged. */
+  onCanaryUse = async (key: AuthKey, addr: string, userAgent: string): Promise<void> => {
+    const now = this.clock();
+    const use: CanaryUse = { key, addr, userAgent: userAgent.slice(0, 512), at: new Date(now).toISOString() };
+    this.log.warn(
+      { event: CANARY_EVENT, key_id: key.id, org_id: key.org_id, addr, user_agent: use.userAgent },
+      `canary API key ${key.id} was used from ${addr}`,
+    );
+    try {
+      const queued = await withTransaction(this.db, async (trx) => {
+        // One alert per key per hour, also across processes: a conditional update claims it.
+        const cutoff = new Date(now - ALERT_INTERVAL_MS).toISOString();
+        const claimed = await trx
+          .updateTable('api_keys')
+          .set({ canary_alerted_at: use.at })
+          .where('id', '=', key.id)
+          .where((eb) => eb.or([eb('canary_alerted_at', 'is', null), eb('canary_alerted_at', '<=', cutoff)]))
+          .executeTakeFirst();
+        const emailed = Number(claimed.numUpdatedRows) === 1;
+        await this.sink(trx, use, emailed);
+        if (!emailed) return [];
+        const out: OutboxRow[] = [];
+        for (const to of await recipients(trx, key)) {
+          out.push(await enqueueMessage(trx, canaryMail(use, to, this.config.publicUrl), this.messageDomain));
+        }
+        return out;
+      });
+      this.mail.queued(queued);
+    } catch (err) {
+      this.log.error({ err, key_id: key.id }, 'could not record a canary key use');
+    }
+  };
+}
+
+/** Organization and project keys: the organization's admins; personal keys: their owner. */
+async function recipients(db: Kysely<Database>, key: AuthKey): Promise<string[]> {
+  if (key.kind === 'personal' && key.user_id) {
+    const u = await db.selectFrom('users').select('email').where('id', '=', key.user_id).executeTakeFirst();
+    return u ? [u.email] : [];
+  }
+  if (!key.org_id) return [];
+  const rows = await db
+    .selectFrom('members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select('u.email')
+    .where('m.org_id', '=', key.org_id)
+    .where('m.role', '=', 'admin')
+    .orderBy('u.email')
+    .execute();
+  return rows.map((r) => r.email);
+}
+
+function canaryMail(use: CanaryUse, recipient: string, publicUrl: string): OutgoingMessage {
+  const name = oneLine(use.key.name, 80);
+  const subject = oneLine(`Canary API key "${name}" was used`, 200);
+  const facts = [
+    `Key: ${name} (id ${use.key.id}${use.key.org_id ? `, organization ${use.key.org_id}` : ''})`,
+    `Time: ${use.at}`,
+    `Client address: ${oneLine(use.addr, 200)}`,
+    `User agent: ${oneLine(use.userAgent, 300) || '(none)'}`,
+  ];
+  const advice =
+    'This key is a honeytoken: nobody should ever use it. Whoever holds it got it from where it was planted. ' +
+    'The request was refused as if the key did not exist. Further uses within the hour are recorded without another email.';
+  return {
+    kind: CANARY_EVENT,
+    recipient,
+    subject,
+    text: [subject, '', ...facts, '', advice, '', publicUrl].join('\n'),
+    html: [
+      '<!doctype html>',
+      `<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
+      '<body style="font-family: sans-serif; line-height: 1.5; max-width: 40em">',
+      `<p><strong>${escapeHtml(subject)}</strong></p>`,
+      `<ul>${facts.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`,
+      `<p>${escapeHtml(advice)}</p>`,
+      '</body></html>',
+    ].join('\n'),
+    orgId: use.key.org_id ?? undefined,
+  };
+}
