@@ -3,7 +3,7 @@
 //
 // A request's path:
 //   socket ─ parser errors: clientErrorHandler ─▶ request id ─▶ security headers
-//     ─▶ /api/v2: per-key budget ─▶ authenticate (auth/authenticator.ts) ─▶ body guard
+//     ─▶ /api/v2: per-key budget ─▶ authenticate (auth/authenticator.ts) ─▶ audit context ─▶ body guard
 //     ─▶ validation ─▶ route (schemas) ─▶ service (policy/ decides) ─▶ repository ─▶ db
 //     ─▶ presenter ─▶ serializer ─▶ bytes; errors at any step: http/error-handler.ts
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import { consoleRoutes, sessionResolver } from './console/console.routes.ts';
 import type { Db } from './db/connect.ts';
 import { redactTokens } from './domain/ids.ts';
+import { auditContexts } from './http/audit.ts';
 import { authentication, reportUnsafeRequests, type PrincipalResolver } from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
@@ -118,6 +119,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
         ...(opts.principalResolvers ?? []),
         sessionResolver(services.sessions, config),
       ]);
+      auditContexts(api, services.audit);
       installBodyGuard(api);
       openApiRoute(api, app);
       await apiRoutes(api, services, config);

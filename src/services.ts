@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import { Authenticator } from './auth/authenticator.ts';
+import { ExplainService } from './access/explain.service.ts';
+import { AuditLog } from './audit/audit.service.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
 import { SessionsService } from './console/sessions.service.ts';
@@ -20,6 +22,10 @@ export interface Services {
   db: Db;
   config: Config;
   lastUsed: LastUsedTracker;
+  /** The audit log: append (also from outside a request), read, verify, prune. */
+  audit: AuditLog;
+  /** "Can this key do X?", decided by the request path's own code. */
+  explain: ExplainService;
   /** Credential → principal, with the principal cache; see src/auth/authenticator.ts. */
   access: Authenticator;
   users: UsersService;
@@ -48,11 +54,15 @@ export function createServices(
   );
   const mail = new MailWorker(db, config, log);
   const access = new Authenticator(db, lastUsed);
+  const audit = new AuditLog(db, access, config.auditRetentionDays);
+  let pruneTimer: NodeJS.Timeout | undefined;
   const services: Services = {
     db,
     config,
     lastUsed,
     access,
+    audit,
+    explain: new ExplainService(db, access),
     users: new UsersService(db),
     organizations: new OrganizationsService(db, access),
     members: new MembersService(db, access),
@@ -65,8 +75,19 @@ export function createServices(
     start() {
       lastUsed.start();
       mail.start();
+      if (config.auditPruneIntervalMs > 0 && !pruneTimer) {
+        const prune = () =>
+          audit
+            .prune()
+            .catch((err: unknown) => log.warn({ err }, 'could not prune the audit log; will retry'));
+        pruneTimer = setInterval(prune, config.auditPruneIntervalMs);
+        pruneTimer.unref();
+        void prune();
+      }
     },
     async stop() {
+      if (pruneTimer) clearInterval(pruneTimer);
+      pruneTimer = undefined;
       await mail.stop();
       await lastUsed.stop();
       await access.stop();

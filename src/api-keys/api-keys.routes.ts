@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
+import { auditOf } from '../http/audit.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
@@ -45,7 +46,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
         response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) => presentCreatedKey(await apiKeys.createPersonal(principalOf(req), req.body.key_name)),
+    async (req) =>
+      presentCreatedKey(await apiKeys.createPersonal(principalOf(req), req.body.key_name, auditOf(req))),
   );
 
   app.delete(
@@ -59,7 +61,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
         response: { 200: ApiKeyRevokeResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) => presentRevokedKey(await apiKeys.revokePersonal(principalOf(req), req.params.key_id)),
+    async (req) =>
+      presentRevokedKey(await apiKeys.revokePersonal(principalOf(req), req.params.key_id, auditOf(req))),
   );
 
   app.get(
@@ -92,7 +95,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
         response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) => presentCreatedKey(await apiKeys.createOrg(principalOf(req), req.params.org_id, req.body)),
+    async (req) =>
+      presentCreatedKey(await apiKeys.createOrg(principalOf(req), req.params.org_id, req.body, auditOf(req))),
   );
 
   app.delete(
@@ -107,6 +111,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
       },
     },
     async (req) =>
-      presentRevokedKey(await apiKeys.revokeOrg(principalOf(req), req.params.org_id, req.params.key_id)),
+      presentRevokedKey(
+        await apiKeys.revokeOrg(principalOf(req), req.params.org_id, req.params.key_id, auditOf(req)),
+      ),
   );
 };

@@ -7,6 +7,7 @@ import * as m0003 from './migrations/0003_invitations.ts';
 import * as m0004 from './migrations/0004_sessions.ts';
 import * as m0005 from './migrations/0005_invitation_indexes.ts';
 import * as m0006 from './migrations/0006_access_changes.ts';
+import * as m0010 from './migrations/0010_audit_log.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
 
@@ -18,6 +19,7 @@ const STEPS: Record<string, Step> = {
   '0004_sessions': m0004,
   '0005_invitation_indexes': m0005,
   '0006_access_changes': m0006,
+  '0010_audit_log': m0010,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,6 +1,8 @@
 // Invitation use cases: invite (existing accounts join at once; others get a single-use join link),
 // list, revoke, resend, and accepting a link (creating the account). Every invitation and its
 // email are written in one transaction (the outbox); the mail worker sends after commit.
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
@@ -106,7 +108,12 @@ export class InvitationsService {
   }
 
   /** Validates the whole batch, then writes every invitation, membership and email in one transaction. */
-  async create(principal: Principal, orgId: string, entries: InvitationInput[]): Promise<InvitationRow[]> {
+  async create(
+    principal: Principal,
+    orgId: string,
+    entries: InvitationInput[],
+    ctx: AuditContext,
+  ): Promise<InvitationRow[]> {
     if (entries.length === 0) throw badRequest('invitations must contain at least one entry');
     if (entries.length > 100) throw badRequest('invitations may contain at most 100 entries per request');
     const seen = new Set<string>();
@@ -210,6 +217,18 @@ export class InvitationsService {
           queued.push(await enqueueMessage(trx, msg, this.messageDomain));
           out.push(row);
         }
+        // One request, one event, listing every invitation it made.
+        await appendAuditEvent(
+          trx,
+          ctx.event({
+            action: 'invitation.created',
+            orgId,
+            target: { type: 'invitation', id: out.map((r) => r.id).join(',') },
+            changes: {
+              invitations: out.map((r) => ({ id: r.id, email: r.email, role: r.role, status: r.status })),
+            },
+          }),
+        );
         return out;
       });
     } catch (err) {
@@ -242,7 +261,12 @@ export class InvitationsService {
   }
 
   /** Revokes a pending (or expired) invitation: its link stops working and an unsent email is cancelled. */
-  async revoke(principal: Principal, orgId: string, invitationId: string): Promise<InvitationRow> {
+  async revoke(
+    principal: Principal,
+    orgId: string,
+    invitationId: string,
+    ctx: AuditContext,
+  ): Promise<InvitationRow> {
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
       authorize('invitation:revoke', await this.access.subjectFor(principal, orgId, undefined, trx));
@@ -251,7 +275,16 @@ export class InvitationsService {
       if (inv.status === 'accepted') {
         throw conflict('the invitation was already accepted; remove the member instead');
       }
-      if (inv.status === 'revoked') return inv;
+      const event = ctx.event({
+        action: 'invitation.revoked',
+        orgId,
+        target: { type: 'invitation', id: inv.id },
+        changes: { email: inv.email, role: inv.role, already_revoked: inv.status === 'revoked' || undefined },
+      });
+      if (inv.status === 'revoked') {
+        await appendAuditEvent(trx, event);
+        return inv;
+      }
       const now = nowIso();
       const updated: InvitationRow = {
         ...inv,
@@ -273,12 +306,18 @@ export class InvitationsService {
         .where('id', '=', inv.id)
         .execute();
       await cancelPendingForInvitation(trx, inv.id);
+      await appendAuditEvent(trx, event);
       return updated;
     });
   }
 
   /** Sends a pending or expired invitation again: a new link, a fresh expiry; the old link stops working. */
-  async resend(principal: Principal, orgId: string, invitationId: string): Promise<InvitationRow> {
+  async resend(
+    principal: Principal,
+    orgId: string,
+    invitationId: string,
+    audit: AuditContext,
+  ): Promise<InvitationRow> {
     const queued: OutboxRow[] = [];
     let row: InvitationRow;
     try {
@@ -328,6 +367,15 @@ export class InvitationsService {
             this.messageDomain,
           ),
         );
+        await appendAuditEvent(
+          trx,
+          audit.event({
+            action: 'invitation.resent',
+            orgId,
+            target: { type: 'invitation', id: inv.id },
+            changes: { email: inv.email, expires_at: updated.expires_at },
+          }),
+        );
         return updated;
       });
     } catch (err) {
@@ -360,7 +408,11 @@ export class InvitationsService {
    * invited role, marks the invitation accepted, and returns a first personal API key (shown once).
    * If an account with the address appeared meanwhile, that account joins instead (no key is minted).
    */
-  async accept(token: string, input?: { name: string; password: string }): Promise<JoinResult> {
+  async accept(
+    token: string,
+    input?: { name: string; password: string },
+    request: { requestId: string | null; clientAddr: string | null } = { requestId: null, clientAddr: null },
+  ): Promise<JoinResult> {
     let account: { name: string; passwordHash: string } | undefined;
     if (input) {
       const name = input.name.trim();
@@ -423,6 +475,21 @@ export class InvitationsService {
           .where('status', '=', 'pending')
           .executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) throw new AppError('GONE', 'this invitation is no longer valid');
+        // The person following the link is the actor (no key was used).
+        const ctx = new AuditContext(
+          { type: 'user', id: user.id, email: user.email, key_id: null },
+          request.requestId,
+          request.clientAddr,
+        );
+        await appendAuditEvent(
+          trx,
+          ctx.event({
+            action: 'invitation.accepted',
+            orgId: inv.org_id,
+            target: { type: 'invitation', id: inv.id },
+            changes: { email: inv.email, role: inv.role, account_created: !existed, member_added: !already },
+          }),
+        );
         if (existed) return { kind: 'existing_account', email: user.email, orgId: org.id, orgName: org.name };
         const apiKey = newApiKeyToken();
         await insertApiKey(trx, {

@@ -1,3 +1,4 @@
+import { AuditContext } from '../audit/audit.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -26,6 +27,7 @@ test('`orgplane mail list` and `mail show ID` let a local user read the outbox a
       { kind: 'user', userId: w.admin.id, keyId: w.admin.keyId },
       w.orgA.id,
       [{ email: 'cli-reader@example.com', role: 'member' }],
+      AuditContext.operator(),
     );
     assert.ok(inv);
   } finally {

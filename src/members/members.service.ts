@@ -10,6 +10,8 @@ import { authorize } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import {
   countAdmins,
   deleteMember,
@@ -116,6 +118,7 @@ export class MembersService {
     orgId: string,
     memberId: string,
     requested: string,
+    ctx: AuditContext,
   ): Promise<MemberRow> {
     const role = assertAvailableRole(requested);
     return withTransaction(this.db, async (trx) => {
@@ -123,23 +126,38 @@ export class MembersService {
       authorize('member:update', await this.access.subjectFor(principal, orgId, undefined, trx));
       const m = await findMember(trx, orgId, memberId);
       if (!m) throw notFound('member');
-      if (m.role === role) return m;
+      const event = ctx.event({
+        action: 'member.role_changed',
+        orgId,
+        target: { type: 'member', id: m.id },
+        changes: { user_id: m.user_id, email: m.email, role: { from: m.role, to: role } },
+      });
+      if (m.role === role) {
+        await appendAuditEvent(trx, event);
+        return m;
+      }
       if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
         throw conflict(
           'cannot change the role of the only admin of the organization; make another member admin first',
         );
       }
       await updateMemberRole(trx, memberId, role);
+      await appendAuditEvent(trx, event);
       return { ...m, role };
     });
   }
 
   /** The seed's path PATCH /organizations/members/{member_id}: the organization comes from the member. */
-  async updateRoleByMemberId(principal: Principal, memberId: string, requested: string): Promise<MemberRow> {
+  async updateRoleByMemberId(
+    principal: Principal,
+    memberId: string,
+    requested: string,
+    ctx: AuditContext,
+  ): Promise<MemberRow> {
     const orgId = await findMemberOrg(this.db.kysely, memberId);
     if (!orgId) throw notFound('member');
     try {
-      return await this.updateRole(principal, orgId, memberId, requested);
+      return await this.updateRole(principal, orgId, memberId, requested, ctx);
     } catch (err) {
       // Outsiders learn nothing about which member ids exist.
       if (err instanceof AppError && err.code === 'NOT_FOUND') throw notFound('member');
@@ -148,23 +166,37 @@ export class MembersService {
   }
 
   /** Removes a member (admins), or the caller's own membership (leaving). Never the last admin. */
-  async remove(principal: Principal, orgId: string, memberId: string): Promise<void> {
+  async remove(principal: Principal, orgId: string, memberId: string, ctx: AuditContext): Promise<void> {
     await withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
       const subject = await this.access.subjectFor(principal, orgId, undefined, trx);
       const m = await findMember(trx, orgId, memberId);
-      const self = principal.kind === 'user' && m?.user_id === principal.userId;
-      authorize(self ? 'member:leave' : 'member:remove', subject);
+      const action = removeAction(principal, m);
+      authorize(action, subject);
       if (!m) throw notFound('member');
       if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
         throw conflict('cannot remove the only admin of the organization; make another member admin first');
       }
       await deleteMember(trx, memberId);
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: action === 'member:leave' ? 'member.left' : 'member.removed',
+          orgId,
+          target: { type: 'member', id: m.id },
+          changes: { user_id: m.user_id, email: m.email, role: m.role },
+        }),
+      );
     });
   }
 
   /** Operator path (CLI) and invitations: adds an existing user with a role. */
-  async add(orgId: string, email: string, role: MemberRole): Promise<MemberRow> {
+  async add(
+    orgId: string,
+    email: string,
+    role: MemberRole,
+    ctx = AuditContext.operator(),
+  ): Promise<MemberRow> {
     const k = this.db.kysely;
     const user = await findUserByEmail(k, email);
     if (!user) throw notFound(`user ${email}`);
@@ -179,11 +211,30 @@ export class MembersService {
       joined_at: nowIso(),
     };
     try {
-      await insertMember(k, row);
+      await withTransaction(this.db, async (trx) => {
+        await insertMember(trx, row);
+        await appendAuditEvent(
+          trx,
+          ctx.event({
+            action: 'member.added',
+            orgId,
+            target: { type: 'member', id: row.id },
+            changes: { user_id: row.user_id, email: row.email, role },
+          }),
+        );
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`${email} is already a member of ${orgId}`);
       throw err;
     }
     return row;
   }
+}
+
+/** Which rule decides removing a member: leaving (the caller's own membership) or removing someone. */
+export function removeAction(
+  principal: Principal,
+  member: Pick<MemberRow, 'user_id'> | undefined,
+): 'member:leave' | 'member:remove' {
+  return principal.kind === 'user' && member?.user_id === principal.userId ? 'member:leave' : 'member:remove';
 }

@@ -1,6 +1,7 @@
 // GET /organizations/{org_id}; POST /organizations (extension).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { auditOf } from '../http/audit.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { OrganizationsService } from './organizations.service.ts';
@@ -38,7 +39,7 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
       },
     },
     async (req, reply) => {
-      const org = await organizations.create(principalOf(req), req.body);
+      const org = await organizations.create(principalOf(req), req.body, auditOf(req));
       return reply.code(201).send(presentOrganization(org));
     },
   );

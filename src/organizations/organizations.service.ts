@@ -11,6 +11,8 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import { PLANS, type Plan } from '../config.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
 import { findOrganization, insertOrganization } from './organizations.repository.ts';
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 
 export function slugify(name: string): string {
   const s = name
@@ -40,16 +42,18 @@ export class OrganizationsService {
   async create(
     principal: Principal,
     input: { name: string; plan?: Plan | undefined },
+    ctx: AuditContext,
   ): Promise<OrganizationRow> {
     authorize('organization:create', accountSubject(principal));
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
-    return this.createWithAdmin(principal.userId, input);
+    return this.createWithAdmin(principal.userId, input, ctx);
   }
 
   /** Creates an organization and makes userId its admin, in one transaction. */
   async createWithAdmin(
     userId: string,
     input: { name: string; plan?: Plan | undefined },
+    ctx = AuditContext.operator(),
   ): Promise<OrganizationRow> {
     const name = input.name.trim();
     if (!name) throw badRequest('name must not be empty');
@@ -85,6 +89,15 @@ export class OrganizationsService {
           joined_at: now,
         })
         .execute();
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'organization.created',
+          orgId: id,
+          target: { type: 'organization', id },
+          changes: { name, plan, admin: { user_id: userId, email: user.email_lower } },
+        }),
+      );
       return org;
     });
   }
@@ -99,13 +112,26 @@ export class OrganizationsService {
     return this.createWithAdmin(user.id, input);
   }
 
-  async setPlan(orgId: string, plan: Plan): Promise<OrganizationRow> {
+  async setPlan(orgId: string, plan: Plan, ctx = AuditContext.operator()): Promise<OrganizationRow> {
     if (!PLANS.includes(plan)) throw badRequest(`plan must be one of ${PLANS.join(', ')}`);
-    await this.db.kysely
-      .updateTable('organizations')
-      .set({ plan, updated_at: nowIso() })
-      .where('id', '=', orgId)
-      .execute();
+    await withTransaction(this.db, async (trx) => {
+      const before = await findOrganization(trx, orgId);
+      if (!before) return;
+      await trx
+        .updateTable('organizations')
+        .set({ plan, updated_at: nowIso() })
+        .where('id', '=', orgId)
+        .execute();
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'organization.updated',
+          orgId,
+          target: { type: 'organization', id: orgId },
+          changes: { plan: { from: before.plan, to: plan } },
+        }),
+      );
+    });
     const org = await findOrganization(this.db.kysely, orgId);
     if (!org) throw notFound('organization');
     return org;

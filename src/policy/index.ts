@@ -166,6 +166,20 @@ export const RULES = {
     method: 'DELETE',
     path: "/organizations/{org_id}/members/{member_id} (the caller's own membership)",
   },
+  'audit_log:read': {
+    scope: 'organization',
+    allow: ['admin', 'org_key'],
+    what: 'read the audit log',
+    method: 'GET',
+    path: '/organizations/{org_id}/audit_log (extension)',
+  },
+  'access:explain': {
+    scope: 'organization',
+    allow: ['admin', 'org_key'],
+    what: 'explain access decisions',
+    method: 'POST',
+    path: '/organizations/{org_id}/access/explain (extension)',
+  },
   'invitation:list': {
     scope: 'organization',
     allow: ALL_MEMBERS,
@@ -265,46 +279,76 @@ export const RULES = {
 
 export type Action = keyof typeof RULES;
 
-export type Decision = { allow: true } | { allow: false; code: 'FORBIDDEN' | 'NOT_FOUND'; message: string };
+/**
+ * rule: which clause of RULES decided, as "<action>: <clause>" (shown by access/explain);
+ * reason: one sentence.
+ */
+export type Decision =
+  | { allow: true; rule: string; reason: string }
+  | { allow: false; code: 'FORBIDDEN' | 'NOT_FOUND'; message: string; rule: string };
 
-const ALLOW: Decision = { allow: true };
+const GRANTEE_NAMES: Record<Grantee, string> = {
+  user: 'any user',
+  admin: 'organization admins',
+  member: 'organization members',
+  org_key: 'organization API keys',
+  project_key: 'project-scoped API keys',
+};
 
 /** Pure decision: no I/O, so it can be enumerated into docs/permissions.md and unit-tested. */
 export function decide(action: Action, subject: Subject): Decision {
   const rule: Rule = RULES[action];
   const allowed = rule.allow as readonly Grantee[];
-  const notFound = (what: string): Decision => ({
+  const allow = (grantee: Grantee): Decision => ({
+    allow: true,
+    rule: `${action}: allow ${grantee}`,
+    reason: `${GRANTEE_NAMES[grantee]} may ${rule.what}`,
+  });
+  const notFound = (what: string, clause: string): Decision => ({
     allow: false,
     code: 'NOT_FOUND',
     message: `${what} not found`,
+    rule: `${action}: ${clause}`,
   });
-  const forbidden = (message: string): Decision => ({ allow: false, code: 'FORBIDDEN', message });
+  const forbidden = (message: string, clause: string): Decision => ({
+    allow: false,
+    code: 'FORBIDDEN',
+    message,
+    rule: `${action}: ${clause}`,
+  });
 
   if (rule.scope === 'account') {
-    if (allowed.includes(subject.kind)) return ALLOW;
+    if (allowed.includes(subject.kind)) return allow(subject.kind);
     return forbidden(
       subject.kind === 'project_key' ? MESSAGES.projectKeyNotAllowed : MESSAGES.orgKeyNotAllowed,
+      `deny ${subject.kind} (account-level)`,
     );
   }
   const resource = rule.scope === 'project' ? 'project' : 'organization';
   switch (subject.kind) {
     case 'user':
       // Not a member: the organization and its projects do not exist for this caller.
-      if (subject.role === null) return notFound(resource);
-      if (allowed.includes(subject.role)) return ALLOW;
-      return forbidden(`only organization admins can ${rule.what}`);
+      if (subject.role === null) return notFound(resource, 'not a member (hidden as not found)');
+      if (allowed.includes(subject.role)) return allow(subject.role);
+      return forbidden(`only organization admins can ${rule.what}`, `deny ${subject.role}`);
     case 'org_key':
-      if (!subject.sameOrg) return notFound(resource);
-      return allowed.includes('org_key') ? ALLOW : forbidden(MESSAGES.orgKeyNotAllowed);
+      if (!subject.sameOrg) return notFound(resource, 'key of another organization (hidden as not found)');
+      return allowed.includes('org_key')
+        ? allow('org_key')
+        : forbidden(MESSAGES.orgKeyNotAllowed, 'deny org_key');
     case 'project_key':
-      if (!subject.sameOrg) return notFound(resource);
+      if (!subject.sameOrg) return notFound(resource, 'key of another organization (hidden as not found)');
       if (rule.scope === 'project') {
-        if (subject.sameProject !== true) return notFound('project');
+        if (subject.sameProject !== true) {
+          return notFound('project', 'project-scoped key outside its project (hidden as not found)');
+        }
         return allowed.includes('project_key')
-          ? ALLOW
-          : forbidden(rule.projectKeyMessage ?? MESSAGES.projectKeyNotAllowed);
+          ? allow('project_key')
+          : forbidden(rule.projectKeyMessage ?? MESSAGES.projectKeyNotAllowed, 'deny project_key');
       }
-      return allowed.includes('project_key') ? ALLOW : forbidden(MESSAGES.projectKeyNotAllowed);
+      return allowed.includes('project_key')
+        ? allow('project_key')
+        : forbidden(MESSAGES.projectKeyNotAllowed, 'deny project_key');
   }
 }
 

@@ -1,5 +1,6 @@
 // The authorization matrix for the project and transfer operations: every principal of
 // ../shared/reference/security.md §1 (P0–P11) against every operation, by real HTTP calls.
+import { AuditContext } from '../audit/audit.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../../test/helpers/app.ts';
@@ -50,6 +51,7 @@ describe('project permission matrix', () => {
       w.orgA.id,
       { destination_org_id: orgC, project_ids: [a3] },
       false,
+      AuditContext.operator(),
     );
     personal = await createProjectRecord(s, null, w.admin.id, 'mine');
     const op = await t.db.kysely

@@ -10,6 +10,8 @@ import { revokeProjectKeys } from '../api-keys/api-keys.repository.ts';
 import { AppError, badRequest, notFound } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
+import type { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { authorize, type Action, accountSubject } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -58,11 +60,12 @@ export class TransfersService {
     sourceOrgId: string,
     body: { destination_org_id: string; project_ids: string[] },
     dryRun: boolean,
+    ctx: AuditContext,
   ): Promise<TransferReport> {
     if (sourceOrgId === body.destination_org_id) {
       throw badRequest('destination_org_id is the source organization; nothing to transfer');
     }
-    return this.run(principal, sourceOrgId, body, dryRun);
+    return this.run(principal, sourceOrgId, body, dryRun, ctx);
   }
 
   /** POST /users/me/projects/transfer: the caller's personal projects into an organization. */
@@ -70,8 +73,9 @@ export class TransfersService {
     principal: Principal,
     body: { destination_org_id: string; project_ids: string[] },
     dryRun: boolean,
+    ctx: AuditContext,
   ): Promise<TransferReport> {
-    return this.run(principal, null, body, dryRun);
+    return this.run(principal, null, body, dryRun, ctx);
   }
 
   private async run(
@@ -79,6 +83,7 @@ export class TransfersService {
     sourceOrgId: string | null,
     body: { destination_org_id: string; project_ids: string[] },
     dryRun: boolean,
+    ctx: AuditContext,
   ): Promise<TransferReport> {
     // A transfer needs a person with rights in both places: organization keys never qualify.
     authorize('project:transfer', accountSubject(principal));
@@ -210,6 +215,21 @@ export class TransfersService {
         );
       }
       await revokeProjectKeys(trx, ids, now);
+      // One event, in the source organization's chain (a personal source: the destination's).
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'project.transferred',
+          orgId: sourceOrgId ?? destId,
+          target: { type: 'project', id: ids.join(',') },
+          changes: {
+            source_org_id: sourceOrgId,
+            destination_org_id: destId,
+            project_ids: ids,
+            api_keys_revoked: report.api_keys_revoked.map((k) => k.id),
+          },
+        }),
+      );
       await this.beforeCommit?.();
       return report;
     });
