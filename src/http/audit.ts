@@ -36,7 +36,11 @@ export function auditContexts(api: FastifyInstance, audit: AuditLog): void {
     if (!MUTATING_METHODS.has(request.method)) return payload;
     const action = AUDITED_ROUTES[`${request.method} ${request.routeOptions.url ?? ''}`];
     if (!action) return payload;
-    const params = (request.params ?? {}) as Record<string, string | undefined>;
+    // Path parameters may arrive coerced (key ids are numbers): the log stores text.
+    const params: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries((request.params ?? {}) as Record<string, unknown>)) {
+      if (v !== undefined && v !== null) params[k] = String(v);
+    }
     let code: string | undefined;
     if (typeof payload === 'string') {
       try {

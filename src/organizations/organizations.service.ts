@@ -93,6 +93,7 @@ export class OrganizationsService {
         trx,
         ctx.event({
           action: 'organization.created',
+          status: 201,
           orgId: id,
           target: { type: 'organization', id },
           changes: { name, plan, admin: { user_id: userId, email: user.email_lower } },

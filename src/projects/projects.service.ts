@@ -254,6 +254,7 @@ export class ProjectsService {
         trx,
         ctx.event({
           action: 'project.created',
+          status: 201,
           orgId,
           userId: ownerId,
           target: { type: 'project', id },
