@@ -18,7 +18,7 @@ const pool = new pg.Pool({
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === 20 ? (v: string) => Number.parseInt(v, 10) : pg.types.getTypeParser(oid, format),
   },
-} as pg.PoolConfig);
+});
 const projectsBody = Buffer.from(process.env.BARE_PROJECTS_BODY ?? '', 'base64');
 
 // The statements exactly as Kysely compiles orgplane's queries.

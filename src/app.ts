@@ -89,7 +89,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
       reply.header('x-neon-ret-request-id', request.id);
-      return sendError(reply, 400, 'BAD_REQUEST', `invalid request: ${error.message}`);
+      void sendError(reply, 400, 'BAD_REQUEST', `invalid request: ${error.message}`);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   lazyCompilers(app);

@@ -76,13 +76,14 @@ export function createServices(
       lastUsed.start();
       mail.start();
       if (config.auditPruneIntervalMs > 0 && !pruneTimer) {
-        const prune = () =>
-          audit
+        const prune = (): void => {
+          void audit
             .prune()
             .catch((err: unknown) => log.warn({ err }, 'could not prune the audit log; will retry'));
+        };
         pruneTimer = setInterval(prune, config.auditPruneIntervalMs);
         pruneTimer.unref();
-        void prune();
+        prune();
       }
     },
     async stop() {

@@ -665,7 +665,7 @@ describe('authorization matrix: every issue-2 operation × every principal', () 
     ];
     for (const [method, url, allow] of cases) {
       for (const token of [w.admin.token, w.member.token]) {
-        const res = await t.call(method as 'PUT', url, { token, body: { role: 'admin' } });
+        const res = await t.call(method, url, { token, body: { role: 'admin' } });
         assert.equal(res.status, 405, `${method} ${url}`);
         assert.equal(res.body.code, 'METHOD_NOT_ALLOWED');
         assert.equal(typeof res.body.message, 'string');

@@ -228,7 +228,7 @@ describe('errors and bad input', () => {
       ['GET', `/api/v2/organizations/${w.orgA.id}/members?cursor=a&cursor=b`, undefined, /cursor/],
     ];
     for (const [method, url, body, field] of cases) {
-      const res = await t.call(method as 'GET', url, {
+      const res = await t.call(method, url, {
         token: w.admin.token,
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
@@ -262,7 +262,7 @@ describe('errors and bad input', () => {
           fc.record({ role: fc.constantFrom('admin', 'member', 'editor', '', 'ADMIN') }),
         ),
         async ([method, url], body) => {
-          const res = await t.call(method as 'POST', url, {
+          const res = await t.call(method, url, {
             token: orgKey.token,
             body: JSON.stringify(body),
           });
@@ -294,7 +294,7 @@ describe('errors and bad input', () => {
         async (i, method, raw) => {
           const seg = i === 5 ? raw.replace(/[^\x21-\x7e]/gu, encodeURIComponent) : encodeURIComponent(raw);
           const url = (paths[i] ?? paths[0] ?? String)(seg);
-          const res = await t.call(method as 'GET', url, {
+          const res = await t.call(method, url, {
             token: owner.token,
             ...(method === 'PATCH' ? { body: { role: 'member' } } : {}),
           });

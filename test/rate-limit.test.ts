@@ -15,7 +15,7 @@ function assert429(res: Res, operationId: string): void {
   const retry = Number(res.headers['retry-after']);
   assert.ok(
     Number.isInteger(retry) && retry >= 1 && retry <= 60,
-    `Retry-After ${res.headers['retry-after']}`,
+    `Retry-After ${String(res.headers['retry-after'])}`,
   );
   assert.ok(res.headers['x-ratelimit-limit'] !== undefined);
   assert.equal(String(res.headers['x-ratelimit-remaining']), '0');

@@ -95,7 +95,7 @@ orgs
   .description('create an organization with an existing user as its admin')
   .requiredOption('--name <name>', 'organization name')
   .requiredOption('--admin <email>', "email of the user who becomes the organization's admin")
-  .addOption(new Option('--plan <plan>', 'plan').choices(PLANS as string[]).default('free'))
+  .addOption(new Option('--plan <plan>', 'plan').choices(PLANS).default('free'))
   .action(async (o: { name: string; admin: string; plan: Plan }) => {
     await withServices(async (s) => {
       const org = await s.organizations.createForEmail(o.admin, { name: o.name, plan: o.plan });
@@ -106,7 +106,7 @@ orgs
   .command('set-plan')
   .description("change an organization's plan")
   .requiredOption('--org <org_id>', 'organization id')
-  .addOption(new Option('--plan <plan>', 'plan').choices(PLANS as string[]).makeOptionMandatory())
+  .addOption(new Option('--plan <plan>', 'plan').choices(PLANS).makeOptionMandatory())
   .action(async (o: { org: string; plan: Plan }) => {
     await withServices(async (s) => {
       const org = await s.organizations.setPlan(o.org, o.plan);
@@ -187,8 +187,9 @@ projects
 function oneLine(err: unknown): string {
   let message = err instanceof AppError || err instanceof Error ? err.message : String(err);
   if (!message && err instanceof AggregateError)
-    message = err.errors.map((e) => String(e?.message ?? e)).join('; ');
-  if (!message) message = String((err as { code?: unknown } | null)?.code ?? 'unknown error');
+    message = err.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+  const code = (err as { code?: unknown } | null)?.code;
+  if (!message) message = typeof code === 'string' ? code : 'unknown error';
   return message.replace(/\s*\n\s*/g, ' ');
 }
 

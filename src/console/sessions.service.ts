@@ -7,7 +7,17 @@ import { AppError, badRequest } from '../domain/errors.ts';
 import { burnPasswordCheck, hashPassword, passwordProblem, verifyPassword } from '../domain/passwords.ts';
 import type { Principal } from '../domain/principal.ts';
 import { addHours, nowIso } from '../domain/time.ts';
-import { findUserByEmail, findUserById } from '../users/users.repository.ts';
+import { findUserByEmail, findUserById, setPasswordHash } from '../users/users.repository.ts';
+import {
+  claimSetupToken,
+  deleteExpiredSessions,
+  deleteSession,
+  deleteSessionsOfUser,
+  findSession,
+  findSetupToken,
+  insertSession,
+  insertSetupToken,
+} from './sessions.repository.ts';
 
 export const SESSION_TTL_HOURS = 12;
 export const SETUP_LINK_TTL_HOURS = 72;
@@ -61,20 +71,16 @@ export class SessionsService {
       created_at: now,
       expires_at: addHours(now, SESSION_TTL_HOURS),
     };
-    await this.db.kysely.insertInto('sessions').values(row).execute();
+    await insertSession(this.db.kysely, row);
     // Housekeeping: expired sessions of anyone go away as new ones open.
-    await this.db.kysely.deleteFrom('sessions').where('expires_at', '<', now).execute();
+    await deleteExpiredSessions(this.db.kysely, now);
     return { sessionId, info: { user, csrfToken: row.csrf_token, expiresAt: row.expires_at } };
   }
 
   /** The live session for a cookie value, or null (unknown, malformed or expired). */
   async lookup(sessionId: string | undefined): Promise<SessionInfo | null> {
     if (!sessionId || !WELL_FORMED.test(sessionId)) return null;
-    const row = await this.db.kysely
-      .selectFrom('sessions')
-      .selectAll()
-      .where('id_hash', '=', sha256(sessionId))
-      .executeTakeFirst();
+    const row = await findSession(this.db.kysely, sha256(sessionId));
     if (!row || row.expires_at <= nowIso()) return null;
     const user = await findUserById(this.db.kysely, row.user_id);
     if (!user) return null;
@@ -90,34 +96,27 @@ export class SessionsService {
 
   async signOut(sessionId: string | undefined): Promise<void> {
     if (!sessionId || !WELL_FORMED.test(sessionId)) return;
-    await this.db.kysely.deleteFrom('sessions').where('id_hash', '=', sha256(sessionId)).execute();
+    await deleteSession(this.db.kysely, sha256(sessionId));
   }
 
   /** A one-time link token to set the user's password; shown once, stored hashed. */
   async createSetupToken(userId: string): Promise<string> {
     const token = secret();
     const now = nowIso();
-    await this.db.kysely
-      .insertInto('password_setup_tokens')
-      .values({
-        token_hash: sha256(token),
-        user_id: userId,
-        created_at: now,
-        expires_at: addHours(now, SETUP_LINK_TTL_HOURS),
-        used_at: null,
-      })
-      .execute();
+    await insertSetupToken(this.db.kysely, {
+      token_hash: sha256(token),
+      user_id: userId,
+      created_at: now,
+      expires_at: addHours(now, SETUP_LINK_TTL_HOURS),
+      used_at: null,
+    });
     return token;
   }
 
   /** Whether a setup token can still be used (for the page to say so before the form is filled). */
   async setupTokenValid(token: string): Promise<boolean> {
     if (!WELL_FORMED.test(token)) return false;
-    const row = await this.db.kysely
-      .selectFrom('password_setup_tokens')
-      .selectAll()
-      .where('token_hash', '=', sha256(token))
-      .executeTakeFirst();
+    const row = await findSetupToken(this.db.kysely, sha256(token));
     return !!row && row.used_at === null && row.expires_at > nowIso();
   }
 
@@ -134,22 +133,11 @@ export class SessionsService {
     const now = nowIso();
     const hash = await hashPassword(password);
     const user = await this.db.kysely.transaction().execute(async (trx) => {
-      const claimed = await trx
-        .updateTable('password_setup_tokens')
-        .set({ used_at: now })
-        .where('token_hash', '=', sha256(token))
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', now)
-        .returning('user_id')
-        .executeTakeFirst();
-      if (!claimed) return null;
-      await trx
-        .updateTable('users')
-        .set({ password_hash: hash, updated_at: now })
-        .where('id', '=', claimed.user_id)
-        .execute();
-      await trx.deleteFrom('sessions').where('user_id', '=', claimed.user_id).execute();
-      return findUserById(trx, claimed.user_id);
+      const userId = await claimSetupToken(trx, sha256(token), now);
+      if (!userId) return null;
+      await setPasswordHash(trx, userId, hash, now);
+      await deleteSessionsOfUser(trx, userId);
+      return findUserById(trx, userId);
     });
     if (!user) throw gone;
     return this.open(user);

@@ -50,8 +50,10 @@ export function openDatabase(opts: ConnectOptions): Db {
     const pg = createRequire(import.meta.url)('pg') as typeof pgTypes;
     // int8 (e.g. api key ids, counts) as numbers: our values stay far below 2^53.
     const types = {
-      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? (v: string) => Number.parseInt(v, 10) : pg.types.getTypeParser(oid, format),
+      getTypeParser: (oid: number, format?: 'text' | 'binary'): ((v: string) => unknown) =>
+        oid === 20
+          ? (v: string) => Number.parseInt(v, 10)
+          : (pg.types.getTypeParser(oid, format) as (v: string) => unknown),
     };
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
@@ -63,7 +65,7 @@ export function openDatabase(opts: ConnectOptions): Db {
       query_timeout: 20000,
       ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
       types,
-    } as pgTypes.PoolConfig);
+    });
     // Without this listener an idle client's error (PostgreSQL restarting) would crash the process.
     pool.on('error', (err) => opts.onPoolError?.(err));
     // pg-pool listens for errors only on idle clients: a connection dropped while a client is

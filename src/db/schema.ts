@@ -221,5 +221,6 @@ export type NewProject = Insertable<ProjectsTable>;
 export type ProjectOperationRow = Selectable<ProjectOperationsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;
 export type SessionRow = Selectable<SessionsTable>;
+export type PasswordSetupTokenRow = Selectable<PasswordSetupTokensTable>;
 export type InvitationRow = Selectable<InvitationsTable>;
 export type OutboxRow = Selectable<MailOutboxTable>;

@@ -39,7 +39,7 @@ export function auditContexts(api: FastifyInstance, audit: AuditLog): void {
     // Path parameters may arrive coerced (key ids are numbers): the log stores text.
     const params: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries((request.params ?? {}) as Record<string, unknown>)) {
-      if (v !== undefined && v !== null) params[k] = String(v);
+      if (typeof v === 'string' || typeof v === 'number') params[k] = String(v);
     }
     let code: string | undefined;
     if (typeof payload === 'string') {

@@ -67,8 +67,10 @@ export function authentication(
  * (see authenticator.ts). Registered at the root, for every route.
  */
 export function reportUnsafeRequests(app: FastifyInstance, access: Authenticator): void {
-  app.addHook('onSend', async (request, _reply, payload) => {
-    if (!SAFE_METHODS.has(request.method)) access.changed();
+  app.addHook('onSend', async (request, reply, payload) => {
+    // A refused request (4xx) changed nothing: its transaction, if any, rolled back.
+    const refused = reply.statusCode >= 400 && reply.statusCode < 500;
+    if (!SAFE_METHODS.has(request.method) && !refused) access.changed();
     return payload;
   });
 }

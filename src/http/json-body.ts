@@ -11,6 +11,6 @@ export function jsonBodies(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parseJson(req, body as string, done);
+    void parseJson(req, body as string, done);
   });
 }

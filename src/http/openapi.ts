@@ -16,7 +16,10 @@ export async function openApiDocument(app: FastifyInstance, publicUrl: string): 
       components: { securitySchemes: { BearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ BearerAuth: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/api\/v2/, '') }),
   });
 }

@@ -9,7 +9,8 @@ import { nowIso } from '../domain/time.ts';
 import { authorize, accountSubject } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { PLANS, type Plan } from '../config.ts';
-import { findUserByEmail } from '../users/users.repository.ts';
+import { insertMember } from '../members/members.repository.ts';
+import { findUserByEmail, findUserById } from '../users/users.repository.ts';
 import { findOrganization, insertOrganization } from './organizations.repository.ts';
 import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
@@ -60,11 +61,7 @@ export class OrganizationsService {
     const plan = input.plan ?? 'free';
     if (!PLANS.includes(plan)) throw badRequest(`plan must be one of ${PLANS.join(', ')}`);
     return withTransaction(this.db, async (trx) => {
-      const user = await trx
-        .selectFrom('users')
-        .select(['id', 'email_lower'])
-        .where('id', '=', userId)
-        .executeTakeFirst();
+      const user = await findUserById(trx, userId);
       if (!user) throw notFound('user');
       const now = nowIso();
       const id = newOrgId();
@@ -78,17 +75,14 @@ export class OrganizationsService {
         updated_at: now,
       };
       await insertOrganization(trx, org);
-      await trx
-        .insertInto('members')
-        .values({
-          id: newUuid(),
-          org_id: id,
-          user_id: userId,
-          role: 'admin',
-          email: user.email_lower,
-          joined_at: now,
-        })
-        .execute();
+      await insertMember(trx, {
+        id: newUuid(),
+        org_id: id,
+        user_id: userId,
+        role: 'admin',
+        email: user.email_lower,
+        joined_at: now,
+      });
       await appendAuditEvent(
         trx,
         ctx.event({

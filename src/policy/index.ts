@@ -298,7 +298,7 @@ const GRANTEE_NAMES: Record<Grantee, string> = {
 /** Pure decision: no I/O, so it can be enumerated into docs/permissions.md and unit-tested. */
 export function decide(action: Action, subject: Subject): Decision {
   const rule: Rule = RULES[action];
-  const allowed = rule.allow as readonly Grantee[];
+  const allowed = rule.allow;
   const allow = (grantee: Grantee): Decision => ({
     allow: true,
     rule: `${action}: allow ${grantee}`,
