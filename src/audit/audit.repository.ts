@@ -3,7 +3,7 @@
 // sequence number holds that row's lock until commit (PostgreSQL), so two writers of one chain
 // queue; SQLite transactions never interleave. Writers to an organization's chain already hold the
 // organization's lock (lockOrganization), always taken first, so the two locks cannot deadlock.
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { newUuid } from '../domain/ids.ts';
 import { nowIso } from '../domain/time.ts';
@@ -64,13 +64,32 @@ async function nextPosition(db: Kysely<Database>, chain: string): Promise<{ seq:
  * last write; the event then exists if and only if the change does.
  */
 export async function appendAuditEvent(db: Kysely<Database>, input: NewAuditEvent): Promise<AuditEvent> {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   let actor = input.actor;
+  const needEmail = actor.type === 'user' && actor.email === undefined;
+  const chain = chainOf(input);
+  let position: { seq: number; prev: string } | undefined;
+  if (pg && needEmail) {
+    // One round trip for the next position and the actor's email (every round trip is held
+    // under the organization's lock).
+    const r = await sql<{ seq: number; head_hash: string; email: string | null }>`
+      with head as (
+        update audit_chains set seq = seq + 1 where chain = ${chain} returning seq, head_hash
+      )
+      select head.seq, head.head_hash, (select email from users where id = ${actor.id}) as email from head`.execute(
+      db,
+    );
+    const row = r.rows[0];
+    if (row) {
+      position = { seq: Number(row.seq), prev: row.head_hash };
+      actor = { ...actor, email: row.email } as typeof actor;
+    }
+  }
   if (actor.type === 'user' && actor.email === undefined) {
     const u = await db.selectFrom('users').select('email').where('id', '=', actor.id).executeTakeFirst();
     actor = { ...actor, email: u?.email ?? null };
   }
-  const chain = chainOf(input);
-  const { seq, prev } = await nextPosition(db, chain);
+  const { seq, prev } = position ?? (await nextPosition(db, chain));
   const body: Omit<AuditEvent, 'hash'> = {
     id: newUuid(),
     chain,
@@ -88,30 +107,38 @@ export async function appendAuditEvent(db: Kysely<Database>, input: NewAuditEven
     prev_hash: prev,
   };
   const event: AuditEvent = { ...body, hash: eventHash(body) };
-  await db
-    .insertInto('audit_events')
-    .values({
-      id: event.id,
-      chain,
-      seq,
-      at: event.at,
-      org_id: event.org_id,
-      action: event.action,
-      actor_id: actor.id,
-      actor_email: actor.type === 'user' ? (actor.email?.toLowerCase() ?? null) : null,
-      actor: JSON.stringify(actor),
-      target_type: event.target.type,
-      target_id: event.target.id,
-      request_id: event.request_id,
-      client_addr: event.client_addr,
-      outcome: event.outcome,
-      status: event.status,
-      changes: JSON.stringify(event.changes),
-      prev_hash: prev,
-      hash: event.hash,
-    })
-    .execute();
-  await db.updateTable('audit_chains').set({ head_hash: event.hash }).where('chain', '=', chain).execute();
+  const insert = db.insertInto('audit_events').values({
+    id: event.id,
+    chain,
+    seq,
+    at: event.at,
+    org_id: event.org_id,
+    action: event.action,
+    actor_id: actor.id,
+    actor_email: actor.type === 'user' ? (actor.email?.toLowerCase() ?? null) : null,
+    actor: JSON.stringify(actor),
+    target_type: event.target.type,
+    target_id: event.target.id,
+    request_id: event.request_id,
+    client_addr: event.client_addr,
+    outcome: event.outcome,
+    status: event.status,
+    changes: JSON.stringify(event.changes),
+    prev_hash: prev,
+    hash: event.hash,
+  });
+  if (pg) {
+    // PostgreSQL: the event and the new head in one statement.
+    await db
+      .with('ins', () => insert.returning('hash'))
+      .updateTable('audit_chains')
+      .set({ head_hash: event.hash })
+      .where('chain', '=', chain)
+      .execute();
+  } else {
+    await insert.execute();
+    await db.updateTable('audit_chains').set({ head_hash: event.hash }).where('chain', '=', chain).execute();
+  }
   return event;
 }
 
