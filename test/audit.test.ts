@@ -330,6 +330,28 @@ describe(`audit log (${DIALECT})`, () => {
     assert.ok(all.some((e) => e.action === 'invitation.accepted'));
   });
 
+  test('concurrent writers to one chain queue: no fork, no gap (with and without the organization lock)', async () => {
+    const user = await createUser(t.services, 'busy');
+    const reqs = [
+      ...Array.from({ length: 12 }, () =>
+        t.call('POST', '/api/v2/api_keys', { token: user.token, body: { key_name: 'par' } }),
+      ),
+      ...Array.from({ length: 12 }, (_, i) =>
+        t.call('POST', `${A()}/api_keys`, { token: w.admin.token, body: { key_name: `par${i}` } }),
+      ),
+    ];
+    for (const r of await Promise.all(reqs)) assert.equal(r.status, 200, r.text);
+    for (const chain of [`user:${user.id}`, `org:${w.orgA.id}`]) {
+      const r = await t.services.audit.verify(chain);
+      assert.ok(r.ok, JSON.stringify(r));
+      const seqs = (await rows(chain)).map((e) => Number(e.seq));
+      assert.deepEqual(
+        seqs,
+        seqs.map((_, i) => i + 1),
+      );
+    }
+  });
+
   test('audit verify passes untouched and names the event after an edit, a deletion or a swap', async () => {
     const chain = `org:${w.orgA.id}`;
     const audit = t.services.audit;
