@@ -1,8 +1,6 @@
 // Invitation use cases: invite (existing accounts join at once; others get a single-use join link),
 // list, revoke, resend, and accepting a link (creating the account). Every invitation and its
 // email are written in one transaction (the outbox); the mail worker sends after commit.
-import { AuditContext } from '../audit/audit.ts';
-import { appendAuditEvent } from '../audit/audit.repository.ts';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
@@ -13,6 +11,8 @@ import { hashToken, newApiKeyToken, newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { addHours, nowIso } from '../domain/time.ts';
 import { insertApiKey } from '../api-keys/api-keys.repository.ts';
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import type { MailWorker } from '../mail/mail.worker.ts';
 import {
   cancelPendingForInvitation,

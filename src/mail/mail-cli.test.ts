@@ -1,4 +1,3 @@
-import { AuditContext } from '../audit/audit.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +9,7 @@ import { buildWorld } from '../../test/helpers/factories.ts';
 import { openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createServices } from '../services.ts';
+import { AuditContext } from '../audit/audit.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const silent = { info: () => {}, warn: () => {}, error: () => {} };

@@ -1,4 +1,3 @@
-import { AuditContext } from '../audit/audit.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -23,6 +22,7 @@ import type { Config } from '../config.ts';
 import { openDatabase, type Db } from '../db/connect.ts';
 import { createServices } from '../services.ts';
 import { backoffMs, isPermanent } from './mail.worker.ts';
+import { AuditContext } from '../audit/audit.ts';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 

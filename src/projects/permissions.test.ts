@@ -1,6 +1,5 @@
 // The authorization matrix for the project and transfer operations: every principal of
 // ../shared/reference/security.md §1 (P0–P11) against every operation, by real HTTP calls.
-import { AuditContext } from '../audit/audit.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, type TestApp } from '../../test/helpers/app.ts';
@@ -12,6 +11,7 @@ import {
   type World,
 } from '../../test/helpers/factories.ts';
 import { assertMatchesSpec } from '../../test/helpers/spec.ts';
+import { AuditContext } from '../audit/audit.ts';
 
 const PRINCIPALS = ['P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11', 'P2', 'P1', 'P0'] as const;
 type P = (typeof PRINCIPALS)[number];
