@@ -60,6 +60,7 @@ interface SpawnOptions {
   env: Record<string, string>;
   /** Path polled until it answers (any status below 500). */
   readyPath: string;
+  cwd?: string;
   /** Keep stdout (the banner); the info-level log server discards it. */
   keepStdout?: boolean;
 }
@@ -69,7 +70,7 @@ async function spawnChild(o: SpawnOptions): Promise<Child> {
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   const proc = spawn(process.execPath, o.args, {
-    cwd: ROOT,
+    cwd: o.cwd ?? ROOT,
     env: { ...process.env, ...o.env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', o.keepStdout === false ? 'ignore' : 'pipe', 'pipe'],
   });
@@ -114,14 +115,18 @@ export interface OrgplaneOptions {
   logLevel?: string;
   rateLimit?: boolean;
   extraEnv?: Record<string, string>;
+  /** Another checkout of orgplane to start instead of this one (the baseline build). */
+  root?: string;
+  /** Extra Node.js flags (the profiler's --cpu-prof); the benchmark itself passes none. */
+  nodeFlags?: string[];
 }
 
 /**
  * The Node.js flags on bin/orgplane.js's shebang line (`#!/usr/bin/env -S node …`), which
  * `npx orgplane` and `npm start` use: the benchmark starts the server the same way.
  */
-function binNodeFlags(): string[] {
-  const first = fs.readFileSync(path.join(ROOT, 'bin/orgplane.js'), 'utf8').split('\n', 1)[0] ?? '';
+function binNodeFlags(root = ROOT): string[] {
+  const first = fs.readFileSync(path.join(root, 'bin/orgplane.js'), 'utf8').split('\n', 1)[0] ?? '';
   const m = /^#!\/usr\/bin\/env\s+(?:-S\s+)?node\s*(.*)$/.exec(first);
   return m?.[1] ? m[1].trim().split(/\s+/) : [];
 }
@@ -150,7 +155,13 @@ export function startOrgplane(name: string, o: OrgplaneOptions): Promise<Child> 
   env.DATABASE_URL = o.databaseUrl ?? '';
   return spawnChild({
     name,
-    args: [...binNodeFlags(), path.join(ROOT, 'bin/orgplane.js'), 'serve'],
+    args: [
+      ...binNodeFlags(o.root),
+      ...(o.nodeFlags ?? []),
+      path.join(o.root ?? ROOT, 'bin/orgplane.js'),
+      'serve',
+    ],
+    cwd: o.root ?? ROOT,
     env,
     readyPath: '/healthz',
     keepStdout: (o.logLevel ?? 'warn') !== 'info',

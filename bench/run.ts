@@ -7,6 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { openDatabase, redactUrl } from '../src/db/connect.ts';
+import type * as ConnectModule from '../src/db/connect.ts';
+import type * as MigrateModule from '../src/db/migrate.ts';
+import type * as SeedModule from './seed.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { cpuTimeUs, measure, median, type Measurement, type RequestSpec, type Target } from './load.ts';
 import {
@@ -18,7 +21,7 @@ import {
   type BareResponse,
   type Child,
 } from './proc.ts';
-import { addManyKeysSqlite, seedWorld, type World } from './seed.ts';
+import { addManyInvitationsSqlite, addManyKeysSqlite, seedWorld, type World } from './seed.ts';
 import { loadSettings, type Settings } from './settings.ts';
 import { renderMarkdown, renderTable, type Results, type Row } from './report.ts';
 
@@ -217,11 +220,19 @@ function target(label: string, server: Child, requests: RequestSpec[]): Target {
   return { label, url: server.url, pid: server.pid, requests };
 }
 
-const TARGETS = {
-  read: { ratio: 0.5, p99: 5 },
-  write: { ratio: 0.25, p99: undefined },
-  pg: { ratio: 0.7 },
+/** Throughput targets against the identical-bytes limit, by scenario (none: reported only). */
+const LIMIT_TARGETS: Record<string, number> = {
+  'GET organization': 0.45,
+  'GET members (page of 10)': 0.3,
+  'GET projects (limit 10)': 0.2,
+  "PATCH member's role": 0.15,
+  'create + revoke org key': 0.15,
 };
+/** PostgreSQL reads against the bare node:http + pg server running the same SQL. */
+const PG_READ_TARGET = 1.0;
+/** PATCH role on PostgreSQL against the code as of commit f1267c9 (throughput, same run or recorded). */
+const PG_PATCH_SPEEDUP = 3;
+const BASELINE_FILE = path.join(ROOT, 'bench/baseline.json');
 
 /** orgplane vs the bare node:http server answering the identical bytes, for each scenario. */
 async function againstLimit(db: string, server: Child, list: Scenario[], ops: Set<string>): Promise<Row[]> {
@@ -255,9 +266,10 @@ async function againstLimit(db: string, server: Child, list: Scenario[], ops: Se
         target('limit', limit, s.requests),
         target('orgplane', server, s.requests),
       ]);
-      rows.push(
-        row(db, s.name, o, l, s.kind === 'read' ? TARGETS.read : TARGETS.write, 'node:http, same bytes'),
-      );
+      // The targets are for SQLite; on PostgreSQL the database's round trips set the pace (see the
+      // bare pg comparison), so the write ratios there are reported.
+      const ratio = db === 'sqlite' ? LIMIT_TARGETS[s.name] : undefined;
+      rows.push(row(db, s.name, o, l, { ratio }, 'node:http, same bytes'));
     } finally {
       await limit.stop();
     }
@@ -270,12 +282,12 @@ function row(
   name: string,
   o: Measurement | undefined,
   base: Measurement | undefined,
-  t: { ratio: number; p99?: number | undefined },
+  t: { ratio: number | undefined },
   baseline: string,
 ): Row {
   if (!o || !base) return { group, name, na: 'not measured' };
   const ratio = o.rps / base.rps;
-  const met = ratio >= t.ratio && (t.p99 === undefined || o.p99 <= t.p99) && o.non2xx === 0 && o.errors === 0;
+  const clean = o.non2xx === 0 && o.errors === 0;
   return {
     group,
     name,
@@ -283,8 +295,13 @@ function row(
     baseline: base,
     baselineName: baseline,
     ratio,
-    target: `≥ ${Math.round(t.ratio * 100)}%${t.p99 === undefined ? '' : `, p99 ≤ ${t.p99} ms`}`,
-    met,
+    target: t.ratio === undefined ? 'reported (no target)' : `≥ ${Math.round(t.ratio * 100)}%`,
+    met: t.ratio === undefined ? (clean ? undefined : false) : ratio >= t.ratio && clean,
+    ...(t.ratio !== undefined && ratio < t.ratio && clean
+      ? {
+          note: `missed by ${Math.round((t.ratio - ratio) * 100)} points (${Math.round((ratio / t.ratio) * 100)}% of the target)`,
+        }
+      : {}),
   };
 }
 
@@ -414,6 +431,7 @@ function scalingRow(
 async function sqlitePhase(results: Results): Promise<void> {
   const worldDir = tempDir('sqlite');
   const keysDir = tempDir('keys');
+  const invDir = tempDir('invitations');
   const servers: Child[] = [];
   try {
     log(
@@ -460,6 +478,35 @@ async function sqlitePhase(results: Results): Promise<void> {
     }
     await many.stop();
     servers.pop();
+
+    // Creating an invitation with no earlier invitations vs 100,000 sent within the last hour.
+    const invName = `create invitation: 0 vs ${settings.manyInvitations.toLocaleString('en-US')} earlier invitations`;
+    if (!ops.has('POST /organizations/{}/invitations')) {
+      results.rows.push({ group: 'scaling', name: invName, na: NA });
+    } else {
+      for (const f of fs.readdirSync(worldDir)) fs.copyFileSync(path.join(worldDir, f), path.join(invDir, f));
+      t0 = performance.now();
+      addManyInvitationsSqlite(
+        path.join(invDir, 'orgplane.db'),
+        w.mainOrg,
+        w.adminUserId,
+        settings.manyInvitations,
+      );
+      results.seeding.sqlite.invitationsMs = performance.now() - t0;
+      const invited = await startOrgplane('orgplane-sqlite-many-invitations', { dataDir: invDir });
+      servers.push(invited);
+      log(`scaling: ${invName}`);
+      const invite = list.find((s) => s.name === 'create invitation');
+      if (invite) {
+        const [a, b] = await measure(settings, [
+          target('0 earlier invitations', main, invite.requests),
+          target(`${settings.manyInvitations} earlier invitations`, invited, invite.requests),
+        ]);
+        results.rows.push(scalingRow(invName, a, b, 0.2));
+      }
+      await invited.stop();
+      servers.pop();
+    }
 
     // Members page 1 vs the last page (page 1,000 of a 10,000-member organization), 10 per page.
     const lastPage = Math.ceil(settings.bigOrgMembers / 10);
@@ -543,6 +590,7 @@ async function sqlitePhase(results: Results): Promise<void> {
     for (const s of servers.reverse()) await s.stop();
     fs.rmSync(worldDir, { recursive: true, force: true });
     fs.rmSync(keysDir, { recursive: true, force: true });
+    fs.rmSync(invDir, { recursive: true, force: true });
   }
 }
 
@@ -599,8 +647,10 @@ async function postgresPhase(results: Results, databaseUrl: string): Promise<voi
         target('bare pg', barePg, s.requests),
         target('orgplane', main, s.requests),
       ]);
-      const r = row('postgres', s.name, o, b, TARGETS.pg, 'node:http + pg, same SQL');
-      r.note = same ? 'identical bytes' : 'bare pg body differs from orgplane (see results.json)';
+      const r = row('postgres', s.name, o, b, { ratio: PG_READ_TARGET }, 'node:http + pg, same SQL');
+      r.note = [same ? 'identical bytes' : 'bare pg body differs from orgplane (see results.json)', r.note]
+        .filter(Boolean)
+        .join('; ');
       results.rows.push(r);
     }
     await barePg.stop();
@@ -615,11 +665,123 @@ async function postgresPhase(results: Results, databaseUrl: string): Promise<voi
         ops,
       )),
     );
+    const patch = list.find((x) => x.name === "PATCH member's role");
+    if (patch && ops.has('PATCH /organizations/{}/members/{}'))
+      results.rows.push(await patchAgainstBaseline(admin, databaseUrl, main, patch));
     results.memory.postgres = { idle: idle ?? undefined, end: memoryOf(main.pid) ?? undefined };
   } finally {
     for (const s of servers.reverse()) await s.stop();
     await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
     await admin.end();
+  }
+}
+
+interface Baseline {
+  ref: string;
+  /** How the figure was obtained. */
+  source: string;
+  measuredAt: string;
+  loadAvg?: number[];
+  rps: number;
+  cpuUs: number;
+  p50?: number;
+  p99?: number;
+}
+
+const BASELINE_REF = 'f1267c9';
+
+/**
+ * PATCH a member's role on PostgreSQL against the code as of commit f1267c9: side by side in this
+ * run when BENCH_BASELINE_DIR is a built checkout of it (the figure is then recorded in
+ * bench/baseline.json), else against the figure recorded there (another run: noisier).
+ */
+async function patchAgainstBaseline(
+  admin: pg.Client,
+  databaseUrl: string,
+  main: Child,
+  patch: Scenario,
+): Promise<Row> {
+  const name = `PATCH member's role vs the code of ${BASELINE_REF}`;
+  const target_ = `≥ ${PG_PATCH_SPEEDUP}× throughput`;
+  const verdict = (o: Measurement, b: Measurement, note: string): Row => {
+    const ratio = o.rps / b.rps;
+    const clean = o.non2xx === 0 && o.errors === 0;
+    return {
+      group: 'postgres',
+      name,
+      orgplane: o,
+      baseline: b,
+      baselineName: b.label,
+      ratio,
+      target: target_,
+      met: ratio >= PG_PATCH_SPEEDUP && clean,
+      note: `${note}; ${ratio.toFixed(2)}× throughput, CPU per request ${(b.cpuUs / o.cpuUs).toFixed(2)}× less${
+        ratio < PG_PATCH_SPEEDUP
+          ? `; missed: ${Math.round((ratio / PG_PATCH_SPEEDUP) * 100)}% of the target`
+          : ''
+      }`,
+    };
+  };
+  const dir = settings.baselineDir;
+  if (!dir) {
+    if (!fs.existsSync(BASELINE_FILE))
+      return { group: 'postgres', name, na: 'no baseline (set BENCH_BASELINE_DIR)' };
+    const b = JSON.parse(fs.readFileSync(BASELINE_FILE, 'utf8')) as Baseline;
+    log(`postgres: ${name} (recorded baseline of ${b.measuredAt})`);
+    const [o] = await measure(settings, [target('orgplane', main, patch.requests)]);
+    if (!o) return { group: 'postgres', name, na: 'not measured' };
+    const base: Measurement = {
+      label: `${b.ref}, recorded ${b.measuredAt.slice(0, 10)}`,
+      rps: b.rps,
+      p50: b.p50 ?? NaN,
+      p99: b.p99 ?? NaN,
+      cpuUs: b.cpuUs,
+      non2xx: 0,
+      errors: 0,
+      runs: [],
+    };
+    return verdict(o, base, `recorded figure (${b.source}), not this run: compare the CPU column`);
+  }
+  const dbName = `orgplane_bench_base_${Date.now()}_${process.pid}`;
+  await admin.query(`create database ${dbName}`);
+  const u = new URL(databaseUrl);
+  u.pathname = `/${dbName}`;
+  let old: Child | undefined;
+  try {
+    // The baseline's own migrations and seeding, from its checkout.
+    const conn = (await import(path.join(dir, 'src/db/connect.ts'))) as typeof ConnectModule;
+    const mig = (await import(path.join(dir, 'src/db/migrate.ts'))) as typeof MigrateModule;
+    const seed = (await import(path.join(dir, 'bench/seed.ts'))) as typeof SeedModule;
+    const db = conn.openDatabase({ dataDir: '', databaseUrl: u.toString() });
+    await mig.migrateToLatest(db);
+    const w = await seed.seedWorld(db, { bigOrgMembers: 2, bigOrgProjects: 1, transferMany: 1 });
+    await db.close();
+    old = await startOrgplane(`orgplane-${BASELINE_REF}`, { databaseUrl: u.toString(), root: dir });
+    const oldPatch = scenarios(w).find((x) => x.name === patch.name);
+    if (!oldPatch) return { group: 'postgres', name, na: 'not measured' };
+    log(`postgres: ${name} (side by side)`);
+    const [b, o] = await measure(settings, [
+      target(BASELINE_REF, old, oldPatch.requests),
+      target('orgplane', main, patch.requests),
+    ]);
+    if (!b || !o) return { group: 'postgres', name, na: 'not measured' };
+    if (!settings.quick) {
+      const rec: Baseline = {
+        ref: BASELINE_REF,
+        source: `measured side by side with ${path.basename(ROOT)} by npm run bench (BENCH_BASELINE_DIR)`,
+        measuredAt: new Date().toISOString(),
+        loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+        rps: b.rps,
+        cpuUs: b.cpuUs,
+        p50: b.p50,
+        p99: b.p99,
+      };
+      fs.writeFileSync(BASELINE_FILE, `${JSON.stringify(rec, null, 2)}\n`);
+    }
+    return verdict(o, b, 'measured side by side in this run');
+  } finally {
+    await old?.stop();
+    await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => {});
   }
 }
 

@@ -201,3 +201,56 @@ export function addManyKeysSqlite(file: string, orgId: string, createdBy: string
   db.pragma('journal_mode = WAL');
   db.close();
 }
+
+/**
+ * Adds n earlier invitations of orgId to an SQLite file, all sent within the last hour (the
+ * hourly limit's window: the worst case for it), each with its invitation email already sent,
+ * and the per-minute counters orgplane keeps for them (invitation_sends, when the schema has it).
+ */
+export function addManyInvitationsSqlite(file: string, orgId: string, invitedBy: string, n: number): void {
+  if (n <= 0) return;
+  const db = new SQLite(file);
+  db.pragma('journal_mode = OFF');
+  db.pragma('synchronous = OFF');
+  db.pragma('temp_store = MEMORY');
+  const now = Date.now();
+  const spreadMs = 50 * 60_000; // over the last 50 minutes
+  db.transaction(() => {
+    db.prepare(
+      `create temp table filler as
+         with recursive c(i) as (select 1 union all select i + 1 from c where i < ?)
+         select i,
+                lower(hex(randomblob(16))) as inv_id,
+                lower(hex(randomblob(16))) as mail_id,
+                strftime('%Y-%m-%dT%H:%M:%fZ', (? - (i * ? / ?)) / 1000.0, 'unixepoch') as at
+         from c`,
+    ).run(n, now, spreadMs, n);
+    db.prepare(
+      `insert into invitations (id, org_id, email, email_lower, role, invited_by, invited_at, status, expires_at,
+         accepted_at, accepted_user_id, revoked_at, token_hash, email_status, updated_at)
+       select inv_id, ?, 'earlier-' || i || '@example.com', 'earlier-' || i || '@example.com', 'member', ?, at,
+         'pending', strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+7 days'), null, null, null, lower(hex(randomblob(32))), 'sent', at
+       from filler`,
+    ).run(orgId, invitedBy);
+    db.prepare(
+      `insert into mail_outbox (id, kind, org_id, invitation_id, recipient, subject, text_body, html_body, message_id,
+         status, attempts, permanent_failures, next_attempt_at, locked_until, last_error, sent_at, created_at)
+       select mail_id, 'invitation', ?, inv_id, 'earlier-' || i || '@example.com', 'You are invited', 'text', '<p>html</p>',
+         '<' || mail_id || '@bench.local>', 'sent', 1, 0, at, null, null, at, at
+       from filler`,
+    ).run(orgId);
+    const hasCounters = db
+      .prepare(`select 1 from sqlite_master where type = 'table' and name = 'invitation_sends'`)
+      .get();
+    if (hasCounters) {
+      db.prepare(
+        `insert into invitation_sends (org_id, minute, n)
+         select ?, substr(at, 1, 16), count(*) from filler group by substr(at, 1, 16)
+         on conflict (org_id, minute) do update set n = n + excluded.n`,
+      ).run(orgId);
+    }
+    db.prepare('drop table filler').run();
+  })();
+  db.pragma('journal_mode = WAL');
+  db.close();
+}

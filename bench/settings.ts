@@ -33,6 +33,14 @@ export interface Settings {
   transferMany: number;
   /** Sequential transfer calls per size. */
   transferIterations: number;
+  /** Earlier invitations of the organization in the invitation scaling case. */
+  manyInvitations: number;
+  /**
+   * A built checkout of an earlier orgplane (BENCH_BASELINE_DIR, e.g. commit f1267c9): PATCH role on
+   * PostgreSQL is then measured against it in the same run; without it, bench/baseline.json's
+   * recorded figure is used.
+   */
+  baselineDir: string | undefined;
   /** Where results.json goes. */
   resultsFile: string;
   /** postgres://… server on which a fresh benchmark database is created and dropped. */
@@ -51,6 +59,8 @@ export function loadSettings(): Settings {
     bigOrgProjects: num('BENCH_PROJECTS', 100_000, 10_000),
     transferMany: num('BENCH_TRANSFER', 400, 400),
     transferIterations: num('BENCH_TRANSFER_ITERATIONS', 20, 4),
+    manyInvitations: num('BENCH_INVITATIONS', 100_000, 100_000),
+    baselineDir: env.BENCH_BASELINE_DIR || undefined,
     resultsFile: env.BENCH_RESULTS || 'bench/results.json',
     databaseUrl: env.DATABASE_URL || undefined,
   };

@@ -50,8 +50,18 @@ export interface BuiltApp {
   services: Services;
 }
 
-/** Slow clients: headers within 10 s, the whole request within 30 s, checked every second. */
-const TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
+/**
+ * Slow clients: headers within config.headersTimeoutMs (default 10 s), the whole request within
+ * 30 s, checked every second. Node requires requestTimeout ≥ headersTimeout.
+ */
+function timeouts(config: Config) {
+  const headersTimeout = config.headersTimeoutMs;
+  return {
+    headersTimeout,
+    requestTimeout: Math.max(30_000, headersTimeout),
+    connectionsCheckingInterval: 1_000,
+  };
+}
 
 function logger(opts: BuildOptions): FastifyServerOptions['logger'] {
   if (opts.logger !== undefined) return opts.logger;
@@ -73,6 +83,7 @@ function logger(opts: BuildOptions): FastifyServerOptions['logger'] {
 
 export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   const { config, db } = opts;
+  const TIMEOUTS = timeouts(config);
   const app = Fastify({
     logger: logger(opts),
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,

@@ -21,16 +21,22 @@ export interface Config {
   databaseUrl: string | undefined;
   /** redis://… ; when set, rate limits are shared by every process through Redis. */
   redisUrl: string | undefined;
+  /** Prefix of every Redis key (several deployments, or test runs, may share one Redis). */
+  redisPrefix: string;
   /** Test-only: run against one PostgreSQL schema instead of public. */
   pgSchema: string | undefined;
   adminEmail: string;
   publicUrl: string;
+  /** Whether publicUrl came from PUBLIC_URL (else it was made from HOST and PORT). */
+  publicUrlFromEnv: boolean;
   /** Addresses (or CIDRs) of reverse proxies whose X-Forwarded-For is believed. */
   trustedProxies: string[];
   rateLimit: RateLimitConfig;
   /** How often batched last-used timestamps are written, in ms. */
   lastUsedFlushMs: number;
   logLevel: string;
+  /** A client must send its request headers within this many ms (slow-loris defence; default 10 s). */
+  headersTimeoutMs: number;
   /** Per-plan project limits; transfers and creates beyond them fail. */
   projectLimits: Record<Plan, number>;
   smtpUrl: string | undefined;
@@ -74,12 +80,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: path.resolve(env.ORGPLANE_DATA_DIR || './data'),
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.ORGPLANE_REDIS_PREFIX || 'orgplane-rl:',
     pgSchema: env.ORGPLANE_PG_SCHEMA || undefined,
     adminEmail: env.ORGPLANE_ADMIN_EMAIL || 'admin@localhost',
     publicUrl: (env.PUBLIC_URL || `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(
       /\/+$/,
       '',
     ),
+    publicUrlFromEnv: Boolean(env.PUBLIC_URL),
     trustedProxies: (env.ORGPLANE_TRUSTED_PROXIES || '')
       .split(',')
       .map((s) => s.trim())
@@ -91,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     lastUsedFlushMs: int(env, 'ORGPLANE_LAST_USED_FLUSH_MS', 1000),
     logLevel: env.LOG_LEVEL || 'info',
+    headersTimeoutMs: int(env, 'ORGPLANE_HEADERS_TIMEOUT_MS', 10_000),
     projectLimits: {
       free: int(env, 'ORGPLANE_PROJECT_LIMIT_FREE', 100),
       launch: int(env, 'ORGPLANE_PROJECT_LIMIT_LAUNCH', 100),

@@ -90,6 +90,7 @@ describe('rate limits', () => {
     assert.deepEqual(statuses, [200, 200, 429]);
     assert.ok(last);
     assert429(last, 'createOrgApiKey');
+    assert.match(last.body.message, /^rate limit exceeded \(2 requests per second\); retry in 1 second$/);
     assert.equal(String(last.headers['x-ratelimit-limit']), '2');
     // The per-minute budget still applies to this route as well: 3 spent, 2 left, then 429.
     await new Promise((r) => setTimeout(r, 1100));

@@ -1,5 +1,5 @@
 // SQL for API keys. Only hashes are stored; tokens never reach this layer's reads.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../db/prepared.ts';
 import type { ApiKeyKind, ApiKeyRow, Database, NewApiKey } from '../db/schema.ts';
 
@@ -33,37 +33,55 @@ function withCreator(db: Kysely<Database>) {
     .select(['u.name as creator_name', 'u.image as creator_image']);
 }
 
-export function listPersonalKeys(db: Kysely<Database>, userId: string): Promise<ApiKeyWithCreator[]> {
-  return withCreator(db)
+// Kinds are literals: constant filters bound as parameters are planned again on every run.
+const personalKeys = preparedQuery((db, _shape, userId: string) =>
+  withCreator(db)
     .where('k.user_id', '=', userId)
-    .where('k.kind', '=', 'personal')
+    .where('k.kind', '=', sql.lit('personal'))
     .where('k.revoked_at', 'is', null)
-    .orderBy('k.id')
-    .execute();
+    .orderBy('k.id'),
+);
+
+const orgKeys = preparedQuery((db, _shape, orgId: string) =>
+  withCreator(db)
+    .where('k.org_id', '=', orgId)
+    .where('k.kind', 'in', [sql.lit<ApiKeyKind>('org'), sql.lit<ApiKeyKind>('project')])
+    .where('k.revoked_at', 'is', null)
+    .orderBy('k.id'),
+);
+
+export function listPersonalKeys(db: Kysely<Database>, userId: string): Promise<ApiKeyWithCreator[]> {
+  return personalKeys(db, '', userId);
 }
 
 export function listOrgKeys(db: Kysely<Database>, orgId: string): Promise<ApiKeyWithCreator[]> {
-  return withCreator(db)
-    .where('k.org_id', '=', orgId)
-    .where('k.kind', 'in', ['org', 'project'] as ApiKeyKind[])
-    .where('k.revoked_at', 'is', null)
-    .orderBy('k.id')
-    .execute();
+  return orgKeys(db, '', orgId);
 }
 
-export function findKeyById(db: Kysely<Database>, id: number): Promise<ApiKeyRow | undefined> {
-  return db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+const keyById = preparedQuery((db, _shape, id: number) =>
+  db.selectFrom('api_keys').selectAll().where('id', '=', id),
+);
+
+export async function findKeyById(db: Kysely<Database>, id: number): Promise<ApiKeyRow | undefined> {
+  return (await keyById(db, '', id))[0];
 }
 
-/** Marks a key revoked; returns false if it was already revoked (a concurrent revoke won). */
-export async function revokeKey(db: Kysely<Database>, id: number, at: string): Promise<boolean> {
-  const r = await db
+const revokeQuery = preparedQuery((db, _shape, id: number, at: string) =>
+  db
     .updateTable('api_keys')
     .set({ revoked_at: at })
     .where('id', '=', id)
     .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+    .returningAll(),
+);
+
+/** Marks a key revoked and answers its row; undefined if it was already revoked (a concurrent revoke won). */
+export async function revokeKey(
+  db: Kysely<Database>,
+  id: number,
+  at: string,
+): Promise<ApiKeyRow | undefined> {
+  return (await revokeQuery(db, '', id, at))[0];
 }
 
 /** Revokes every live project-scoped key of these projects (a transfer moved them out). Returns the ids. */
@@ -76,7 +94,7 @@ export async function revokeProjectKeys(
   const rows = await db
     .updateTable('api_keys')
     .set({ revoked_at: at })
-    .where('kind', '=', 'project')
+    .where('kind', '=', sql.lit('project'))
     .where('project_id', 'in', projectIds)
     .where('revoked_at', 'is', null)
     .returning('id')

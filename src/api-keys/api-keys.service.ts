@@ -171,8 +171,7 @@ export class ApiKeysService {
     await this.lastUsed.flush();
     const at = nowIso();
     return withTransaction(this.db, async (trx) => {
-      await revokeKey(trx, key.id, at);
-      const fresh = await findKeyById(trx, key.id);
+      const revoked = await revokeKey(trx, key.id, at);
       await appendAuditEvent(
         trx,
         ctx.event({
@@ -187,7 +186,8 @@ export class ApiKeysService {
           },
         }),
       );
-      return fresh ?? { ...key, revoked_at: at };
+      if (revoked) return revoked;
+      return (await findKeyById(trx, key.id)) ?? { ...key, revoked_at: at };
     });
   }
 }

@@ -77,15 +77,25 @@ users
 
 users
   .command('setup-link')
-  .description("print a one-time link (valid 72 hours) to set the user's console password")
+  .description(
+    "print a one-time link (valid 72 hours) to set the user's console password; ends the user's console sessions now",
+  )
   .requiredOption('--email <email>', "the user's email")
   .action(async (o: { email: string }) => {
     await withServices(async (s) => {
       const { findUserByEmail } = await import('../users/users.repository.ts');
       const user = await findUserByEmail(s.db.kysely, o.email);
       if (!user) throw new AppError('NOT_FOUND', `user ${o.email} not found`);
-      const token = await s.sessions.createSetupToken(user.id);
+      const { token, sessionsEnded } = await s.sessions.issueSetupLink(user.id);
       process.stdout.write(`${s.config.publicUrl}/setup?token=${token}\n`);
+      // stdout is the link alone (scripts read it); what it is based on goes to stderr.
+      const base = s.config.publicUrlFromEnv
+        ? `base URL ${s.config.publicUrl} (from PUBLIC_URL)`
+        : `base URL ${s.config.publicUrl} (made from HOST and PORT: PUBLIC_URL is not set)`;
+      process.stderr.write(
+        `orgplane: ${base}; if people reach the server at another address, run again with PUBLIC_URL set to it, e.g. PUBLIC_URL=https://orgplane.example.com\n` +
+          `orgplane: ended ${sessionsEnded} console session(s) of ${user.email}; the link is valid 72 hours, once\n`,
+      );
     });
   });
 
@@ -157,6 +167,27 @@ projects
       const { findUserByEmail } = await import('../users/users.repository.ts');
       const user = await findUserByEmail(s.db.kysely, o.owner);
       if (!user) throw new AppError('NOT_FOUND', `user ${o.owner} not found`);
+      if (o.org !== undefined) {
+        const org = await s.db.kysely
+          .selectFrom('organizations')
+          .select('id')
+          .where('id', '=', o.org)
+          .executeTakeFirst();
+        if (!org) throw new AppError('NOT_FOUND', `organization ${o.org} not found`);
+        const member = await s.db.kysely
+          .selectFrom('members')
+          .select('id')
+          .where('org_id', '=', o.org)
+          .where('user_id', '=', user.id)
+          .executeTakeFirst();
+        // A project's owner is someone who can see it: an outsider would own a project they cannot reach.
+        if (!member) {
+          throw new AppError(
+            'BAD_REQUEST',
+            `user ${o.owner} is not a member of organization ${o.org}; add them first (npx orgplane members add --org ${o.org} --email ${o.owner})`,
+          );
+        }
+      }
       const { project } = await s.projects.createRecord(o.org ?? null, user.id, {
         ...(o.name ? { name: o.name } : {}),
         ...(o.region ? { region_id: o.region } : {}),

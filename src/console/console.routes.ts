@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
 import type { PrincipalResolver } from '../http/authenticate.ts';
 import { toWireTime } from '../domain/time.ts';
+import { safeNextPath } from './next-path.ts';
 import { SessionsService, type SessionInfo } from './sessions.service.ts';
 
 /** The pages and assets live in src/console/public, also when this file runs compiled from dist/. */
@@ -45,6 +46,32 @@ export function startSessionCookie(
     secure: isHttps(config),
     expires: new Date(expiresAt),
   });
+}
+
+/**
+ * Cross-site form posts cannot send JSON without CORS; a foreign Origin (or a browser's
+ * Sec-Fetch-Site: cross-site) is refused outright. Used by every form that signs someone in.
+ */
+export function refuseForeignOrigin(
+  req: FastifyRequest,
+  config: Config,
+  opts: { allowNullOrigin?: boolean } = {},
+): void {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site') throw new AppError('FORBIDDEN', 'cross-origin request refused');
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  // A page served with Referrer-Policy: no-referrer makes browsers send "Origin: null" on its own
+  // form posts; such a page must rely on its CSRF token (and Sec-Fetch-Site, where sent) instead.
+  if (origin === 'null' && opts.allowNullOrigin && site !== 'same-site') return;
+  const host = req.headers.host;
+  let ok = false;
+  try {
+    ok = new URL(origin).host === host || origin === config.publicUrl;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new AppError('FORBIDDEN', 'cross-origin request refused');
 }
 
 /** Resolves the console's session cookie to the user; unsafe methods must echo the CSRF token. */
@@ -120,24 +147,12 @@ export async function consoleRoutes(
 
   const currentSession = (req: FastifyRequest) => sessions.lookup(req.cookies[cookieName]);
 
-  /** Cross-site form posts cannot send JSON without CORS; a foreign Origin is refused outright. */
-  const sameOrigin = (req: FastifyRequest) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return;
-    const host = req.headers.host;
-    let ok = false;
-    try {
-      ok = new URL(origin).host === host || origin === config.publicUrl;
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new AppError('FORBIDDEN', 'cross-origin request refused');
-  };
+  const sameOrigin = (req: FastifyRequest) => refuseForeignOrigin(req, config);
 
   // Pages. The app shell needs a session; without one the browser goes to the sign-in page.
   const appPage = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(await currentSession(req))) {
-      const next = req.url.startsWith('/') && !req.url.startsWith('//') ? req.url : '/';
+      const next = safeNextPath(req.url, config.publicUrl);
       return reply
         .header('cache-control', 'no-store')
         .redirect(`/signin${next === '/' ? '' : `?next=${encodeURIComponent(next)}`}`, 302);

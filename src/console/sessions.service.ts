@@ -113,6 +113,17 @@ export class SessionsService {
     return token;
   }
 
+  /**
+   * The operator's password reset (CLI `users setup-link`): every console session of the user ends
+   * now, when the link is issued, not only once it is used; then a new one-time token.
+   * Returns the token and how many sessions ended.
+   */
+  async issueSetupLink(userId: string): Promise<{ token: string; sessionsEnded: number }> {
+    const sessionsEnded = await deleteSessionsOfUser(this.db.kysely, userId);
+    const token = await this.createSetupToken(userId);
+    return { token, sessionsEnded };
+  }
+
   /** Whether a setup token can still be used (for the page to say so before the form is filled). */
   async setupTokenValid(token: string): Promise<boolean> {
     if (!WELL_FORMED.test(token)) return false;

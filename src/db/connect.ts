@@ -202,9 +202,14 @@ const RETRYABLE = new Set(['40001', '40P01']);
  * SQLite has one connection, so its transactions never interleave.
  */
 export async function withTransaction<T>(db: Db, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return retrying(() => db.kysely.transaction().execute(fn));
+}
+
+/** Runs fn (one transaction, or one statement that is its own) again after 40001/40P01, up to 5 times. */
+export async function retrying<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.kysely.transaction().execute(fn);
+      return await fn();
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (attempt >= 5 || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;

@@ -8,6 +8,7 @@ import * as m0004 from './migrations/0004_sessions.ts';
 import * as m0005 from './migrations/0005_invitation_indexes.ts';
 import * as m0006 from './migrations/0006_access_changes.ts';
 import * as m0010 from './migrations/0010_audit_log.ts';
+import * as m0011 from './migrations/0011_hot_paths.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
 
@@ -20,6 +21,7 @@ const STEPS: Record<string, Step> = {
   '0005_invitation_indexes': m0005,
   '0006_access_changes': m0006,
   '0010_audit_log': m0010,
+  '0011_hot_paths': m0011,
 };
 
 class StaticProvider implements MigrationProvider {

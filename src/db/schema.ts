@@ -207,6 +207,8 @@ export interface Database {
   mail_outbox: MailOutboxTable;
   audit_events: AuditEventsTable;
   audit_chains: AuditChainsTable;
+  /** Invitation emails queued per organization and minute ('YYYY-MM-DDTHH:MM', UTC): the hourly limit. */
+  invitation_sends: { org_id: string; minute: string; n: number };
   /** SQLite only: bumped by triggers on every access change (migration 0006). */
   access_version: { id: number; n: number };
 }

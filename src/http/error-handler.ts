@@ -1,6 +1,6 @@
 // Every error leaves as Neon's GeneralError { code, message, request_id }: AppError by its code,
 // framework and database errors by kind, anything unknown as a generic 500 (details only in the log).
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
@@ -160,6 +160,32 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
     socket.destroy();
     return;
   }
+  // The response to an earlier request on this connection (pipelining) may still be in progress:
+  // writing now would cut into it. A complete earlier request is answered first, then the error;
+  // a response already half-written cannot be followed by a clean one, so the connection closes.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight && !inFlight.writableEnded) {
+    if (inFlight.req?.complete) {
+      let done = false;
+      const answer = () => {
+        if (done) return;
+        done = true;
+        if (socket.writable) writeParserError(err, socket);
+        else socket.destroy();
+      };
+      inFlight.once('finish', answer);
+      inFlight.once('close', answer);
+      return;
+    }
+    if (inFlight.headersSent) {
+      socket.destroy();
+      return;
+    }
+  }
+  writeParserError(err, socket);
+}
+
+function writeParserError(err: Error & { code?: string }, socket: Socket): void {
   const [status, code, message] =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'HEADERS_TOO_LARGE', 'request headers are too large']

@@ -3,11 +3,13 @@
 //   - the per-key budget (Neon: 700 requests a minute) on every /api/v2 request, before
 //     authentication, so garbage tokens meet it too (they share their client address's budget);
 //   - per-route limits in a route's `config.rateLimit` (creating organization keys, console
-//     sign-in and set-up attempts), applied by the plugin after authentication.
-// Redis unreachable: requests are served without limits (fail open) and a warning is logged at
-// most once a minute; limits resume when Redis is back.
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
+//     sign-in and set-up attempts), applied by the plugin after authentication. Each route counts
+//     in its own keys (Redis: PREFIX + method + route + "-" + budget key), apart from the budget.
+// Redis unreachable or not answering (500 ms): requests are served without limits (fail open),
+// a warning is logged at most once a minute, and limits resume when Redis answers again.
+import { createRequire } from 'node:module';
+import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { RateLimitConfig } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
@@ -20,16 +22,79 @@ function budgetKey(req: { headers: { authorization?: string | undefined }; ip: s
   return token && isWellFormedToken(token) ? `k:${hashToken(token)}` : `ip:${req.ip}`;
 }
 
-/** Registers the store and per-route limits (root scope). Returns the Redis client, if any. */
+type Callback = (error: Error | null, result?: { current: number; ttl: number }) => void;
+type Store = FastifyRateLimitStore & {
+  read?(key: string, cb: Callback, timeWindow: number, max: number): void;
+};
+// The plugin's own Redis store (its atomic INCR + PEXPIRE script); it ships no types for the path.
+const RedisStore = createRequire(import.meta.url)('@fastify/rate-limit/store/RedisStore.js') as new (
+  continueExceeding: boolean,
+  exponentialBackoff: boolean,
+  redis: Redis,
+  key: string,
+) => Store;
+
+/** Whether Redis answers, for the log: one warning when it stops (then at most one a minute), one line when it is back. */
+class RedisHealth {
+  private down = false;
+  private lastWarning = 0;
+  constructor(private readonly log: FastifyBaseLogger) {}
+  failed(err: Error): void {
+    this.down = true;
+    if (Date.now() - this.lastWarning < 60_000) return;
+    this.lastWarning = Date.now();
+    this.log.warn({ err: err.message }, 'Redis unavailable: rate limits are not enforced until it is back');
+  }
+  answered(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.lastWarning = 0;
+    this.log.info('Redis answers again: rate limits are enforced');
+  }
+}
+
+/** The Redis store, reporting each command's outcome (the plugin then skips failed counts: fail open). */
+class ReportingStore implements Store {
+  constructor(
+    private readonly inner: Store,
+    private readonly health: RedisHealth,
+  ) {}
+  private report(cb: Callback): Callback {
+    return (err, result) => {
+      if (err) this.health.failed(err);
+      else this.health.answered();
+      cb(err, result);
+    };
+  }
+  incr(key: string, cb: Callback, timeWindow: number, max: number): void {
+    this.inner.incr(key, this.report(cb), timeWindow, max);
+  }
+  read(key: string, cb: Callback, timeWindow: number, max: number): void {
+    this.inner.read?.(key, this.report(cb), timeWindow, max);
+  }
+  child(routeOptions: Parameters<FastifyRateLimitStore['child']>[0]): Store {
+    return new ReportingStore(this.inner.child(routeOptions), this.health);
+  }
+}
+
+/** "per second", "per minute", "per 5 s" for a window in ms. */
+function perWindow(ms: unknown): string {
+  if (ms === 1000) return 'per second';
+  if (ms === 60_000) return 'per minute';
+  if (ms === 3_600_000) return 'per hour';
+  return typeof ms === 'number' ? `per ${ms / 1000} s` : 'per window';
+}
+
+/** Registers the store and per-route limits (root scope). */
 export async function rateLimits(
   app: FastifyInstance,
-  config: { rateLimit: RateLimitConfig; redisUrl: string | undefined },
+  config: { rateLimit: RateLimitConfig; redisUrl: string | undefined; redisPrefix: string },
 ): Promise<void> {
   if (!config.rateLimit.enabled) return;
-  let redis: Redis | undefined;
+  let store: Store | undefined;
   if (config.redisUrl) {
-    let lastWarning = 0;
-    redis = new Redis(config.redisUrl, {
+    const health = new RedisHealth(app.log);
+    const redis = new Redis(config.redisUrl, {
       // Fail fast while Redis is away instead of queueing requests behind it.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -37,16 +102,24 @@ export async function rateLimits(
       commandTimeout: 500,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
-    redis.on('error', (err: Error) => {
-      if (Date.now() - lastWarning < 60_000) return;
-      lastWarning = Date.now();
-      app.log.warn({ err: err.message }, 'Redis unavailable: rate limits are not enforced until it is back');
-    });
-    const client = redis;
+    redis.on('error', (err: Error) => health.failed(err));
     app.addHook('onClose', async () => {
-      client.disconnect();
+      redis.disconnect();
+    });
+    store = new ReportingStore(new RedisStore(false, false, redis, config.redisPrefix), health);
+    // Commands are not queued while connecting: wait for the connection (at most its timeout) so
+    // that limits hold from the first request; a Redis that is down does not hold up the start.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 1500);
+      function done() {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      }
+      redis.once('ready', done);
     });
   }
+  const shared = store;
   await app.register(rateLimit, {
     // Not `global`: the plugin would add its hook per route, after authentication, so garbage
     // tokens would get 401s forever without meeting the limit. perKeyBudget runs first instead.
@@ -55,14 +128,25 @@ export async function rateLimits(
     timeWindow: 60_000,
     keyGenerator: budgetKey,
     skipOnError: true,
-    ...(redis ? { redis, nameSpace: 'orgplane-rl:' } : {}),
-    errorResponseBuilder: (req, ctx) =>
-      req.url.startsWith('/console/')
+    // The plugin constructs its store itself (`new Store(options)`): hand it the one built above.
+    ...(shared
+      ? {
+          store: function sharedStore() {
+            return shared;
+          } as unknown as FastifyRateLimitStoreCtor,
+        }
+      : {}),
+    errorResponseBuilder: (req, ctx) => {
+      const window = perWindow(
+        (req.routeOptions.config as { rateLimit?: { timeWindow?: unknown } }).rateLimit?.timeWindow,
+      );
+      return req.url.startsWith('/console/')
         ? new AppError('RATE_LIMITED', `too many attempts; retry in ${ctx.after}`)
         : new AppError(
             'RATE_LIMITED',
-            `rate limit exceeded (${ctx.max} requests per window); retry in ${ctx.after}`,
-          ),
+            `rate limit exceeded (${ctx.max} requests ${window}); retry in ${ctx.after}`,
+          );
+    },
   });
 }
 

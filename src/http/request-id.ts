@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Longer runs of letters and digits than a UUID or a 32-hex trace id are treated as secret-like. */
-const LONG_RUN = /[A-Za-z0-9]{37,}/;
+/** A longer run of letters and digits than a 32-hex trace id is treated as secret-like. */
+const LONG_RUN = /[A-Za-z0-9]{33,}/;
+/** Longer than a UUID and mixing upper case, lower case and digits: base62/base64url randomness. */
+const looksRandom = (s: string) => s.length > 36 && /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s);
 
 /** 32 lowercase hex characters, like Neon's X-Neon-Ret-Request-Id. */
 export function newRequestId(): string {
@@ -16,14 +18,15 @@ export function newRequestId(): string {
 export function requestIdFor(given: string | string[] | undefined): string {
   if (typeof given !== 'string' || !REQUEST_ID.test(given)) return newRequestId();
   // API keys (napi_…, or their body without the prefix) and other long random strings.
-  if (/napi/i.test(given) || LONG_RUN.test(given)) return newRequestId();
+  if (/napi/i.test(given) || LONG_RUN.test(given) || looksRandom(given)) return newRequestId();
   return given;
 }
 
 /** Every answer names its request, under both our header and Neon's. */
 export function requestIdHeaders(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-neon-ret-request-id', request.id);
+    done();
   });
 }

@@ -1,8 +1,9 @@
 // The join page behind an invitation link (outside /api/v2): a small server-rendered form where
 // the invited person sets a name and password; submitting creates the account, makes it a member
 // and shows a first personal API key once. Self-contained so the console can restyle it later.
-import { startSessionCookie } from '../console/console.routes.ts';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { refuseForeignOrigin, startSessionCookie } from '../console/console.routes.ts';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
 import type { InvitationsService } from './invitations.service.ts';
@@ -42,6 +43,7 @@ function send(reply: FastifyReply, status: number, html: string): FastifyReply {
 
 function joinForm(
   token: string,
+  csrf: string,
   p: { orgName: string; inviter: string; role: string; email: string; accountExists: boolean },
   error?: string,
   name = '',
@@ -54,6 +56,7 @@ function joinForm(
 <p>An account with this address already exists.</p>
 <form method="post" action="accept">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
+<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
 <button type="submit">Join ${escapeHtml(p.orgName)}</button>
 </form>`;
   }
@@ -61,6 +64,7 @@ function joinForm(
 <p>Create your account to join.</p>
 <form method="post" action="accept">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
+<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
 <label for="name">Your name</label>
 <input id="name" name="name" required maxlength="${NAME_MAX}" autocomplete="name" value="${escapeHtml(name)}">
 <label for="password">Password (at least ${PASSWORD_MIN} characters)</label>
@@ -93,13 +97,51 @@ function errorPage(err: AppError): { status: number; html: string } {
       ? 'Invitation no longer valid'
       : err.code === 'NOT_FOUND'
         ? 'Invitation not found'
-        : 'Something went wrong';
+        : err.code === 'FORBIDDEN'
+          ? 'Request refused'
+          : 'Something went wrong';
   return { status: err.status, html: layout(title, `<p>${escapeHtml(err.message)}</p>`) };
 }
 
 function field(body: unknown, name: string): string {
   const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
   return typeof v === 'string' ? v : '';
+}
+
+/**
+ * Login CSRF: submitting the form signs the browser in to the new account, so a foreign site must
+ * not be able to submit its own invitation in a victim's browser. The page sets a random cookie
+ * (SameSite=Strict, so a cross-site post does not carry it) and the form carries an HMAC of the
+ * invitation token keyed by that cookie (double submit, bound to this invitation); a post without
+ * both, or from a foreign Origin, is refused before anything is written.
+ */
+const JOIN_CSRF_MESSAGE =
+  'this form was not sent from the invitation page (or it expired): open the invitation link again';
+const joinCookieName = (config: Config) =>
+  config.publicUrl.startsWith('https://') ? '__Host-orgplane_join' : 'orgplane_join';
+const csrfFor = (cookie: string, token: string) =>
+  createHmac('sha256', cookie).update(token).digest('base64url');
+
+function csrfValid(cookie: string | undefined, token: string, given: string): boolean {
+  if (!cookie || cookie.length < 32 || !given) return false;
+  const a = Buffer.from(csrfFor(cookie, token));
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The browser's join cookie, set now when it has none. */
+function joinCookie(req: FastifyRequest, reply: FastifyReply, config: Config): string {
+  const name = joinCookieName(config);
+  const existing = req.cookies[name];
+  if (existing && existing.length >= 32) return existing;
+  const value = randomBytes(32).toString('base64url');
+  reply.setCookie(name, value, {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/',
+    secure: config.publicUrl.startsWith('https://'),
+  });
+  return value;
 }
 
 export const invitationPages: FastifyPluginAsync<{
@@ -136,12 +178,13 @@ export const invitationPages: FastifyPluginAsync<{
   app.get('/invitations/accept', { schema: { hide: true } }, async (req, reply) => {
     const token = field(req.query, 'token');
     const p = await invitations.preview(token);
+    const csrf = csrfFor(joinCookie(req, reply, config), token);
     return send(
       reply,
       200,
       layout(
         `Join ${p.orgName}`,
-        joinForm(token, {
+        joinForm(token, csrf, {
           orgName: p.orgName,
           inviter: p.inviter,
           role: p.invitation.role,
@@ -157,7 +200,13 @@ export const invitationPages: FastifyPluginAsync<{
     const name = field(req.body, 'name');
     const password = field(req.body, 'password');
     const confirm = field(req.body, 'password_confirm');
+    // The page is no-referrer (its URL carries the invitation's secret), so its posts say Origin: null.
+    refuseForeignOrigin(req, config, { allowNullOrigin: true });
+    if (!csrfValid(req.cookies[joinCookieName(config)], token, field(req.body, 'csrf'))) {
+      throw new AppError('FORBIDDEN', JOIN_CSRF_MESSAGE);
+    }
     const p = await invitations.preview(token);
+    const csrf = csrfFor(joinCookie(req, reply, config), token);
     const again = (message: string, status = 400) =>
       send(
         reply,
@@ -166,6 +215,7 @@ export const invitationPages: FastifyPluginAsync<{
           `Join ${p.orgName}`,
           joinForm(
             token,
+            csrf,
             {
               orgName: p.orgName,
               inviter: p.inviter,

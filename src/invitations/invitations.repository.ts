@@ -1,5 +1,6 @@
 // SQL for invitations. Executor first: the caller owns the transaction.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { preparedQuery } from '../db/prepared.ts';
 import type { Database, InvitationRow } from '../db/schema.ts';
 
 export async function insertInvitation(db: Kysely<Database>, row: InvitationRow): Promise<void> {
@@ -30,14 +31,20 @@ export function findInvitationByTokenHash(
  * Records expiry of the organization's stale pending invitations, freeing their addresses for a new
  * one. The token hash stays so the join page can say "expired" rather than "unknown link".
  */
-export async function expireStale(db: Kysely<Database>, orgId: string, now: string): Promise<void> {
-  await db
+// The statuses are literals: the partial index on pending invitations is chosen when the SQL is
+// prepared, and a bound constant would make SQLite plan the statement again on every run.
+const expireQuery = preparedQuery((db, _shape, orgId: string, now: string) =>
+  db
     .updateTable('invitations')
-    .set({ status: 'expired', updated_at: now })
+    .set({ status: sql.lit('expired'), updated_at: now })
     .where('org_id', '=', orgId)
-    .where('status', '=', 'pending')
+    .where('status', '=', sql.lit('pending'))
     .where('expires_at', '<=', now)
-    .execute();
+    .returning('id'),
+);
+
+export async function expireStale(db: Kysely<Database>, orgId: string, now: string): Promise<void> {
+  await expireQuery(db, '', orgId, now);
 }
 
 export function findPendingByEmails(
@@ -50,7 +57,7 @@ export function findPendingByEmails(
     .selectFrom('invitations')
     .select('email')
     .where('org_id', '=', orgId)
-    .where('status', '=', 'pending')
+    .where('status', '=', sql.lit('pending'))
     .where('email_lower', 'in', emailsLower)
     .execute();
 }
@@ -84,4 +91,69 @@ export function listInvitations(
     );
   }
   return q.orderBy('invited_at', 'desc').orderBy('id', 'desc').execute();
+}
+
+const minuteOf = (iso: string) => iso.slice(0, 16);
+
+const sendsSince = preparedQuery((db, _shape, orgId: string, since: string) =>
+  db
+    .selectFrom('invitation_sends')
+    .select(['minute', 'n'])
+    .where('org_id', '=', orgId)
+    .where('minute', '>=', since)
+    .orderBy('minute'),
+);
+
+/**
+ * Invitation emails the organization queued in the last hour (whole minutes: a minute that began
+ * within the hour counts in full), and when the oldest of those minutes began.
+ */
+export async function invitationSendsInLastHour(
+  db: Kysely<Database>,
+  orgId: string,
+  now: number,
+): Promise<{ n: number; oldestMinute: string | undefined }> {
+  const rows = await sendsSince(db, '', orgId, minuteOf(new Date(now - 3600_000).toISOString()));
+  let n = 0;
+  for (const r of rows) n += Number(r.n);
+  return { n, oldestMinute: rows[0]?.minute };
+}
+
+const sendsUpsert = preparedQuery((db, _shape, orgId: string, minute: string, n: number) =>
+  db
+    .insertInto('invitation_sends')
+    .values({ org_id: orgId, minute, n })
+    .onConflict((oc) =>
+      oc
+        .columns(['org_id', 'minute'])
+        .doUpdateSet((eb) => ({ n: eb('invitation_sends.n', '+', eb.ref('excluded.n')) })),
+    )
+    .returning('n'),
+);
+
+const sendsCleanup = preparedQuery((db, _shape, orgId: string, before: string) =>
+  db
+    .deleteFrom('invitation_sends')
+    .where('org_id', '=', orgId)
+    .where('minute', '<', before)
+    .returning('minute'),
+);
+
+/** Counts n invitation emails queued now, in the caller's transaction. */
+export async function recordInvitationSends(
+  db: Kysely<Database>,
+  orgId: string,
+  n: number,
+  now: number,
+): Promise<void> {
+  await sendsUpsert(db, '', orgId, minuteOf(new Date(now).toISOString()), n);
+}
+
+/** Forgets the organization's minutes older than the hour (they no longer count). */
+export async function forgetOldInvitationSends(
+  db: Kysely<Database>,
+  orgId: string,
+  now: number,
+): Promise<void> {
+  await sendsCleanup(db, '', orgId, minuteOf(new Date(now - 3600_000).toISOString()));
 }

@@ -5,7 +5,15 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation, withTransaction } from '../db/connect.ts';
-import type { InvitationRow, MemberRole, OrganizationRow, OutboxRow, UserRow } from '../db/schema.ts';
+import type { Kysely } from 'kysely';
+import type {
+  Database,
+  InvitationRow,
+  MemberRole,
+  OrganizationRow,
+  OutboxRow,
+  UserRow,
+} from '../db/schema.ts';
 import { AppError, badRequest, conflict, MESSAGES, notFound } from '../domain/errors.ts';
 import { hashToken, newApiKeyToken, newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
@@ -14,15 +22,14 @@ import { insertApiKey } from '../api-keys/api-keys.repository.ts';
 import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
 import type { MailWorker } from '../mail/mail.worker.ts';
-import {
-  cancelPendingForInvitation,
-  countOrgMessagesSince,
-  enqueueMessage,
-  oldestOrgMessageSince,
-} from '../mail/outbox.repository.ts';
+import { cancelPendingForInvitation, enqueueMessage } from '../mail/outbox.repository.ts';
 import { insertMember } from '../members/members.repository.ts';
 import { assertAvailableRole } from '../members/members.service.ts';
-import { findOrganization, lockOrganization } from '../organizations/organizations.repository.ts';
+import {
+  findOrganization,
+  lockOrganization,
+  lockOrganizationRow,
+} from '../organizations/organizations.repository.ts';
 import { authorize } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { findUserByEmail, findUserById, insertUser } from '../users/users.repository.ts';
@@ -35,7 +42,10 @@ import {
   findInvitationByTokenHash,
   findMembersByEmails,
   findPendingByEmails,
+  forgetOldInvitationSends,
   insertInvitation,
+  invitationSendsInLastHour,
+  recordInvitationSends,
   listInvitations,
 } from './invitations.repository.ts';
 import { hashPassword } from '../domain/passwords.ts';
@@ -45,7 +55,6 @@ import { hashPassword } from '../domain/passwords.ts';
 const SPEC_EMAIL =
   /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
 
-const KIND_PREFIX = 'invitation';
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 200;
 export const NAME_MAX = 100;
@@ -86,6 +95,8 @@ function listOf(emails: string[]): string {
 
 export class InvitationsService {
   private readonly messageDomain: string;
+  /** Organization → the minute its old invitation_sends rows were last dropped by this process. */
+  private readonly cleaned = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -151,7 +162,8 @@ export class InvitationsService {
     try {
       rows = await withTransaction(this.db, async (trx) => {
         queued.length = 0;
-        if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
+        const org = await lockOrganizationRow(trx, orgId);
+        if (!org) throw notFound('organization');
         // Re-checked under the lock: the caller may have been demoted meanwhile.
         authorize('invitation:create', await this.access.subjectFor(principal, orgId, undefined, trx));
         const now = nowIso();
@@ -172,9 +184,8 @@ export class InvitationsService {
         }
         await this.checkRate(trx, orgId, items.length);
 
-        const org = await findOrganization(trx, orgId);
         const inviter = await findUserById(trx, principal.userId);
-        if (!org || !inviter) throw notFound('organization');
+        if (!inviter) throw notFound('organization');
         const expiresAt = addHours(now, this.config.invitationTtlHours);
         const out: InvitationRow[] = [];
         for (const item of items) {
@@ -527,23 +538,31 @@ export class InvitationsService {
     return inv;
   }
 
-  private async checkRate(
-    trx: Parameters<typeof countOrgMessagesSince>[0],
-    orgId: string,
-    adding: number,
-  ): Promise<void> {
+  /**
+   * The hourly limit: refuses when `adding` more invitation emails would exceed it, else counts
+   * them (same transaction, so a rolled-back request counts nothing). Reads at most 60 per-minute
+   * counters of migration 0011, however many invitations the organization has sent.
+   */
+  private async checkRate(trx: Kysely<Database>, orgId: string, adding: number): Promise<void> {
     const limit = this.config.invitationsPerOrgPerHour;
-    const since = new Date(Date.now() - 3600_000).toISOString();
-    const used = await countOrgMessagesSince(trx, orgId, KIND_PREFIX, since);
-    if (used + adding > limit) {
-      const oldest = await oldestOrgMessageSince(trx, orgId, KIND_PREFIX, since);
-      const retryAfter = oldest
-        ? Math.max(1, Math.ceil((Date.parse(oldest) + 3600_000 - Date.now()) / 1000))
+    const now = Date.now();
+    const used = await invitationSendsInLastHour(trx, orgId, now);
+    if (used.n + adding > limit) {
+      const retryAfter = used.oldestMinute
+        ? Math.max(1, Math.ceil((Date.parse(`${used.oldestMinute}:00.000Z`) + 3600_000 - now) / 1000))
         : 60;
       throw new InvitationRateLimited(
-        `this organization may send at most ${limit} invitations per hour; ${Math.max(0, limit - used)} remain in the current hour`,
+        `this organization may send at most ${limit} invitations per hour; ${Math.max(0, limit - used.n)} remain in the current hour`,
         retryAfter,
       );
+    }
+    await recordInvitationSends(trx, orgId, adding, now);
+    // Minutes past the hour are dropped at most once a minute per organization and process.
+    const minute = Math.floor(now / 60_000);
+    if (this.cleaned.get(orgId) !== minute) {
+      if (this.cleaned.size >= 10_000) this.cleaned.clear();
+      this.cleaned.set(orgId, minute);
+      await forgetOldInvitationSends(trx, orgId, now);
     }
   }
 

@@ -2,15 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, testConfig, type TestApp } from '../../test/helpers/app.ts';
 import { buildWorld, createUser, type World } from '../../test/helpers/factories.ts';
+import { openJoinPage, postJoin } from '../../test/helpers/join.ts';
 import { joinLinkIn, startSmtp, type TestSmtp } from '../../test/helpers/smtp.ts';
 import { assertMatchesSpec } from '../../test/helpers/spec.ts';
 import { hashToken } from '../domain/ids.ts';
 
 const uniq = () => Math.random().toString(36).slice(2, 10);
-
-function form(fields: Record<string, string>): string {
-  return new URLSearchParams(fields).toString();
-}
 
 describe('invitations', () => {
   let t: TestApp;
@@ -135,7 +132,8 @@ describe('invitations', () => {
     const url = new URL(link);
     const token = url.searchParams.get('token') ?? '';
 
-    const page = await t.call('GET', `${url.pathname}${url.search}`);
+    const join = await openJoinPage(t, `${url.pathname}${url.search}`);
+    const page = join.page;
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-type']), /text\/html/);
     assert.equal(page.headers['cache-control'], 'no-store');
@@ -144,21 +142,14 @@ describe('invitations', () => {
     assert.match(page.text, /<label for="password">/);
     assert.match(page.text, /Org A/);
 
-    const short = await t.call('POST', '/invitations/accept', {
-      body: form({ token, name: 'Carol', password: 'short', password_confirm: 'short' }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const short = await postJoin(t, join, { name: 'Carol', password: 'short', password_confirm: 'short' });
     assert.equal(short.status, 400);
     assert.match(short.text, /password must be/);
 
-    const done = await t.call('POST', '/invitations/accept', {
-      body: form({
-        token,
-        name: 'Carol <script>',
-        password: 'correct horse battery',
-        password_confirm: 'correct horse battery',
-      }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    const done = await postJoin(t, join, {
+      name: 'Carol <script>',
+      password: 'correct horse battery',
+      password_confirm: 'correct horse battery',
     });
     assert.equal(done.status, 200, done.text);
     assert.ok(!done.text.includes('<script>'), 'the name is escaped');
@@ -206,10 +197,7 @@ describe('invitations', () => {
     const again = await t.call('GET', `/invitations/accept?token=${token}`);
     assert.equal(again.status, 404);
     assert.match(again.text, /not valid/);
-    const replay = await t.call('POST', '/invitations/accept', {
-      body: form({ token, name: 'Mallory', password: 'correct horse battery' }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const replay = await postJoin(t, join, { name: 'Mallory', password: 'correct horse battery' });
     assert.equal(replay.status, 404);
   });
 
@@ -227,13 +215,9 @@ describe('invitations', () => {
       const email = `acc-rev-${i}-${uniq()}@example.com`;
       const res = await invite([email]);
       const id = res.body.invitations[0].id;
-      const path = await linkFor(email);
-      const token = new URL(`http://x${path}`).searchParams.get('token') ?? '';
+      const join = await openJoinPage(t, await linkFor(email));
       const [accept, revoke] = await Promise.all([
-        t.call('POST', '/invitations/accept', {
-          body: form({ token, name: 'Racer', password: 'correct horse battery' }),
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        }),
+        postJoin(t, join, { name: 'Racer', password: 'correct horse battery' }),
         t.call('DELETE', `${base()}/${id}`, { token: w.admin.token }),
       ]);
       const member = await t.db.kysely
@@ -258,14 +242,10 @@ describe('invitations', () => {
     await invite([email], 'member');
     const path = await linkFor(email);
     const user = await t.services.users.create({ email, name: 'Later' });
-    const page = await t.call('GET', path);
-    assert.equal(page.status, 200);
-    assert.match(page.text, /already exists/);
-    const token = new URL(`http://x${path}`).searchParams.get('token') ?? '';
-    const done = await t.call('POST', '/invitations/accept', {
-      body: form({ token }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const join = await openJoinPage(t, path);
+    assert.equal(join.page.status, 200);
+    assert.match(join.page.text, /already exists/);
+    const done = await postJoin(t, join);
     assert.equal(done.status, 200, done.text);
     assert.ok(!/napi_/.test(done.text), 'no key minted for an existing account');
     const m = await t.db.kysely

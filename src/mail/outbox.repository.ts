@@ -1,6 +1,6 @@
 // SQL for the transactional mail outbox. Executor first: enqueue runs inside the caller's
 // transaction, so a message exists exactly when the business row it belongs to does.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
 import type { Database, OutboxRow } from '../db/schema.ts';
@@ -54,42 +54,8 @@ export async function cancelPendingForInvitation(db: Kysely<Database>, invitatio
     .updateTable('mail_outbox')
     .set({ status: 'cancelled', locked_until: null })
     .where('invitation_id', '=', invitationId)
-    .where('status', '=', 'pending')
+    .where('status', '=', sql.lit('pending'))
     .execute();
-}
-
-export async function countOrgMessagesSince(
-  db: Kysely<Database>,
-  orgId: string,
-  kindPrefix: string,
-  since: string,
-): Promise<number> {
-  const r = await db
-    .selectFrom('mail_outbox')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('org_id', '=', orgId)
-    .where('kind', 'like', `${kindPrefix}%`)
-    .where('created_at', '>', since)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
-export async function oldestOrgMessageSince(
-  db: Kysely<Database>,
-  orgId: string,
-  kindPrefix: string,
-  since: string,
-): Promise<string | undefined> {
-  const r = await db
-    .selectFrom('mail_outbox')
-    .select('created_at')
-    .where('org_id', '=', orgId)
-    .where('kind', 'like', `${kindPrefix}%`)
-    .where('created_at', '>', since)
-    .orderBy('created_at')
-    .limit(1)
-    .executeTakeFirst();
-  return r?.created_at;
 }
 
 /**
@@ -110,14 +76,14 @@ export async function claimDue(
       .where((eb) =>
         eb.or([
           opts.ignoreBackoff
-            ? eb('status', '=', 'pending')
-            : eb.and([eb('status', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
-          eb.and([eb('status', '=', 'sending'), eb('locked_until', '<=', now)]),
+            ? eb('status', '=', sql.lit('pending'))
+            : eb.and([eb('status', '=', sql.lit('pending')), eb('next_attempt_at', '<=', now)]),
+          eb.and([eb('status', '=', sql.lit('sending')), eb('locked_until', '<=', now)]),
         ]),
       )
       .orderBy('next_attempt_at')
       .orderBy('id')
-      .limit(opts.limit);
+      .limit(sql.lit(Math.trunc(opts.limit)));
     if (db.dialect === 'postgres') q = q.forUpdate().skipLocked();
     const ids = (await q.execute()).map((r) => r.id);
     if (ids.length === 0) return [];
@@ -133,8 +99,8 @@ export async function claimDue(
         // Re-checked on the locked row: a row another sender claimed meanwhile is not claimed twice.
         .where((eb) =>
           eb.or([
-            eb('status', '=', 'pending'),
-            eb.and([eb('status', '=', 'sending'), eb('locked_until', '<=', now)]),
+            eb('status', '=', sql.lit('pending')),
+            eb.and([eb('status', '=', sql.lit('sending')), eb('locked_until', '<=', now)]),
           ]),
         )
         .returningAll()
@@ -160,14 +126,14 @@ export async function markSent(db: Kysely<Database>, row: OutboxRow): Promise<vo
         html_body: scrubTokens(row.html_body),
       })
       .where('id', '=', row.id)
-      .where('status', '=', 'sending')
+      .where('status', '=', sql.lit('sending'))
       .executeTakeFirst();
     if (row.invitation_id && Number(r.numUpdatedRows) === 1) {
       await trx
         .updateTable('invitations')
         .set({ email_status: 'sent' })
         .where('id', '=', row.invitation_id)
-        .where('email_status', '=', 'pending')
+        .where('email_status', '=', sql.lit('pending'))
         .execute();
     }
   });
@@ -189,7 +155,7 @@ export async function markFailed(
         permanent_failures: opts.permanent ? eb('permanent_failures', '+', 1) : eb.ref('permanent_failures'),
       }))
       .where('id', '=', row.id)
-      .where('status', '=', 'sending')
+      .where('status', '=', sql.lit('sending'))
       .execute();
     if (opts.dead && row.invitation_id) {
       await trx

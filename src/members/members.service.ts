@@ -1,12 +1,12 @@
 // Membership use cases: list, read, change role, remove; the last admin is always kept.
 import type { Db } from '../db/connect.ts';
-import { isUniqueViolation, withTransaction } from '../db/connect.ts';
+import { isUniqueViolation, retrying, withTransaction } from '../db/connect.ts';
 import type { MemberRole, MemberRow } from '../db/schema.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
 import { newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
-import { authorize } from '../policy/index.ts';
+import { authorize, can } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
@@ -19,6 +19,7 @@ import {
   findMemberOrg,
   insertMember,
   listMembersPage,
+  setMemberRoleLocked,
   updateMemberRole,
   type MemberSortBy,
   type MemberWithEmail,
@@ -26,6 +27,12 @@ import {
 } from './members.repository.ts';
 
 const DEFAULT_PAGE = 100;
+const LAST_ADMIN_ROLE =
+  'cannot change the role of the only admin of the organization; make another member admin first';
+/** Roles ('' for none) the policy lets change member roles, for the one-statement path. */
+const ALLOWED_TO_UPDATE = (['admin', 'member', ''] as const).filter((r) =>
+  can('member:update', { kind: 'user', role: r === '' ? null : r }),
+);
 
 export interface MembersPage {
   members: MemberWithEmail[];
@@ -35,6 +42,8 @@ export interface MembersPage {
 }
 
 interface Cursor {
+  /** The organization the cursor was issued for: it is valid there only. */
+  g: string;
   s: MemberSortBy;
   o: SortOrder;
   v: string;
@@ -45,14 +54,22 @@ function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-function decodeCursor(raw: string, sortBy: MemberSortBy, order: SortOrder): { value: string; id: string } {
+function decodeCursor(
+  raw: string,
+  orgId: string,
+  sortBy: MemberSortBy,
+  order: SortOrder,
+): { value: string; id: string } {
   let c: Partial<Cursor> | null = null;
   try {
     c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
   } catch {
     c = null;
   }
-  if (!c || typeof c.v !== 'string' || typeof c.i !== 'string') throw badRequest('cursor is not valid');
+  // Another organization's cursor is refused exactly like a malformed one.
+  if (!c || typeof c.v !== 'string' || typeof c.i !== 'string' || c.g !== orgId) {
+    throw badRequest('cursor is not valid');
+  }
   if (c.s !== sortBy || c.o !== order) {
     throw badRequest(
       'cursor was issued for another sort_by or sort_order; repeat the request with the same sorting',
@@ -88,14 +105,14 @@ export class MembersService {
     const sortBy = q.sort_by ?? 'joined_at';
     const sortOrder = q.sort_order ?? 'desc';
     const limit = q.limit ?? DEFAULT_PAGE;
-    const after = q.cursor ? decodeCursor(q.cursor, sortBy, sortOrder) : undefined;
+    const after = q.cursor ? decodeCursor(q.cursor, orgId, sortBy, sortOrder) : undefined;
     const rows = await listMembersPage(k, orgId, { sortBy, order: sortOrder, limit, after });
     const more = rows.length > limit;
     const members = more ? rows.slice(0, limit) : rows;
     const last = members[members.length - 1];
     const next =
       more && last
-        ? encodeCursor({ s: sortBy, o: sortOrder, v: String(last[sortBy]), i: last.id })
+        ? encodeCursor({ g: orgId, s: sortBy, o: sortOrder, v: String(last[sortBy]), i: last.id })
         : undefined;
     return { members, next, sortBy, sortOrder };
   }
@@ -121,6 +138,8 @@ export class MembersService {
     ctx: AuditContext,
   ): Promise<MemberRow> {
     const role = assertAvailableRole(requested);
+    if (this.db.dialect === 'postgres')
+      return this.updateRoleInOneStatement(principal, orgId, memberId, role);
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
       authorize('member:update', await this.access.subjectFor(principal, orgId, undefined, trx));
@@ -137,14 +156,52 @@ export class MembersService {
         return m;
       }
       if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
-        throw conflict(
-          'cannot change the role of the only admin of the organization; make another member admin first',
-        );
+        throw conflict(LAST_ADMIN_ROLE);
       }
       await updateMemberRole(trx, memberId, role);
       await appendAuditEvent(trx, event);
       return { ...m, role };
     });
+  }
+
+  /**
+   * PostgreSQL: the same steps in one round trip (migration 0011's function): the organization
+   * lock, the caller's role under it, the member, the last-admin check and the write. The policy
+   * still decides: the function is given the roles the policy allows, and a refusal is explained
+   * by the policy from the role the function read.
+   */
+  private async updateRoleInOneStatement(
+    principal: Principal,
+    orgId: string,
+    memberId: string,
+    role: MemberRole,
+  ): Promise<MemberRow> {
+    let callerUserId: string | null = null;
+    if (principal.kind === 'user') callerUserId = principal.userId;
+    // Keys: the decision needs no role, so it is made before the lock.
+    else authorize('member:update', await this.access.subjectFor(principal, orgId));
+    const r = await retrying(() =>
+      setMemberRoleLocked(this.db.kysely, {
+        orgId,
+        callerUserId,
+        memberId,
+        role,
+        allowedRoles: ALLOWED_TO_UPDATE,
+      }),
+    );
+    switch (r.outcome) {
+      case 'denied':
+        authorize('member:update', { kind: 'user', role: r.callerRole });
+        throw new Error('unreachable: the policy allows the role the function refused');
+      case 'not_found':
+        throw notFound('member');
+      case 'last_admin':
+        throw conflict(LAST_ADMIN_ROLE);
+      case 'unchanged':
+      case 'updated':
+        if (!r.member) throw new Error('orgplane_set_member_role: no member row');
+        return r.member;
+    }
   }
 
   /** The seed's path PATCH /organizations/members/{member_id}: the organization comes from the member. */

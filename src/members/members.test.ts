@@ -152,7 +152,7 @@ describe('members: list, paginate, sort', () => {
     }
   });
 
-  test("another organization's cursor lists nothing of this one's members", async () => {
+  test("another organization's cursor is refused exactly like a malformed one", async () => {
     const other = await createUser(t.services, 'other');
     const otherOrg = await createOrg(t.services, other, 'Other');
     const page = await list('limit=3');
@@ -161,8 +161,11 @@ describe('members: list, paginate, sort', () => {
       `/api/v2/organizations/${otherOrg.id}/members?limit=3&cursor=${page.body.pagination.next}`,
       { token: other.token },
     );
-    assert.equal(res.status, 200);
-    for (const m of res.body.members as Listed[]) assert.equal(m.member.org_id, otherOrg.id);
+    const garbage = await t.call('GET', `/api/v2/organizations/${otherOrg.id}/members?limit=3&cursor=zzz`, {
+      token: other.token,
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.deepEqual([res.body.code, res.body.message], [garbage.body.code, garbage.body.message]);
   });
 });
 

@@ -37,11 +37,22 @@ export function listOrganizationsOfUser(db: Kysely<Database>, userId: string): P
  * SQLite transactions never interleave, so there it is merely harmless. Returns false if the
  * organization does not exist.
  */
-export async function lockOrganization(trx: Transaction<Database>, id: string): Promise<boolean> {
-  const r = await trx
+const lockQuery = preparedQuery((db, _shape, id: string) =>
+  db
     .updateTable('organizations')
     .set((eb) => ({ updated_at: eb.ref('updated_at') }))
     .where('id', '=', id)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+    .returningAll(),
+);
+
+export async function lockOrganization(trx: Transaction<Database>, id: string): Promise<boolean> {
+  return (await lockQuery(trx, '', id)).length === 1;
+}
+
+/** lockOrganization, answering the organization's row (undefined: no such organization). */
+export async function lockOrganizationRow(
+  trx: Transaction<Database>,
+  id: string,
+): Promise<OrganizationRow | undefined> {
+  return (await lockQuery(trx, '', id))[0];
 }

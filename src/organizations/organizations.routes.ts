@@ -2,11 +2,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { auditOf } from '../http/audit.ts';
+import { forbidden } from '../domain/errors.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { OrganizationsService } from './organizations.service.ts';
 import { presentOrganization } from './organizations.presenter.ts';
-import { OrganizationCreateSchema } from './organizations.schemas.ts';
+import { OrganizationCreateSchema, PLAN_REFUSED } from './organizations.schemas.ts';
 
 export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: OrganizationsService }> = async (
   app,
@@ -36,6 +37,11 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
           'Create an organization with the caller as its admin (orgplane extension; personal keys only)',
         body: OrganizationCreateSchema,
         response: { 201: Type.Ref('Organization'), ...ErrorResponses },
+      },
+      // Before validation, so the refusal says why instead of "unknown property".
+      preValidation: async (req) => {
+        const body = req.body as Record<string, unknown> | null;
+        if (body && typeof body === 'object' && Object.hasOwn(body, 'plan')) throw forbidden(PLAN_REFUSED);
       },
     },
     async (req, reply) => {

@@ -24,12 +24,15 @@ export const PlanSchema = Type.Union([
   Type.Literal('enterprise'),
 ]);
 
-/** Extension: Neon creates organizations only in its console. */
+/**
+ * Extension: Neon creates organizations only in its console. No `plan`: billing plans are the
+ * operator's (`orgplane orgs create --plan`, `orgs set-plan`); a new organization is on free.
+ */
 export const OrganizationCreateSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 256 }),
-    plan: Type.Optional(PlanSchema),
-  },
+  { name: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
+
+export const PLAN_REFUSED =
+  'plan cannot be chosen through the API: a new organization is on the free plan, and only the operator changes plans (npx orgplane orgs set-plan)';
 export type OrganizationCreate = Static<typeof OrganizationCreateSchema>;

@@ -40,14 +40,11 @@ export class OrganizationsService {
   }
 
   /** Extension: a personal key creates an organization with its user as the only admin. */
-  async create(
-    principal: Principal,
-    input: { name: string; plan?: Plan | undefined },
-    ctx: AuditContext,
-  ): Promise<OrganizationRow> {
+  async create(principal: Principal, input: { name: string }, ctx: AuditContext): Promise<OrganizationRow> {
     authorize('organization:create', accountSubject(principal));
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
-    return this.createWithAdmin(principal.userId, input, ctx);
+    // Always the free plan: plans are the operator's (createForEmail, setPlan).
+    return this.createWithAdmin(principal.userId, { name: input.name, plan: 'free' }, ctx);
   }
 
   /** Creates an organization and makes userId its admin, in one transaction. */

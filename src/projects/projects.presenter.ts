@@ -1,5 +1,6 @@
 // Project rows → Neon's Project / ProjectListItem / Branch / Endpoint / Operation shapes.
 import type { ProjectOperationRow, ProjectRow } from '../db/schema.ts';
+import type { ProjectListRow } from './projects.repository.ts';
 import { toWireTime } from '../domain/time.ts';
 import { endpointHost, platformOf, proxyHostOf } from './regions.ts';
 import type { ApplicationType, DefaultEndpointSettings, ProjectSettings } from './projects.schemas.ts';
@@ -10,6 +11,9 @@ export const RECOVERY_WINDOW_MS = 7 * 24 * 3600_000;
 const BRANCH_LIMIT_MIB = 3072;
 
 export function parseJson<T>(text: string, fallback: T): T {
+  // Most projects keep the defaults: no parse for them.
+  if (text === '{}') return {} as T;
+  if (text === '[]') return [] as T;
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -47,19 +51,37 @@ function common(p: ProjectRow) {
   };
 }
 
-export function presentListItem(p: ProjectRow & { org_name?: string | null }) {
+/**
+ * One flat object literal (no spreads: this runs for every project of every list page); the
+ * serializer writes the fields in the schema's order and leaves out the undefined ones.
+ */
+export function presentListItem(p: ProjectListRow) {
   return {
-    ...common(p),
+    id: p.id,
+    platform_id: platformOf(p.region_id),
+    region_id: p.region_id,
+    name: p.name,
+    provisioner: p.provisioner,
+    default_endpoint_settings: parseJson<DefaultEndpointSettings>(p.default_endpoint_settings, {}),
+    settings: parseJson<ProjectSettings>(p.settings, {}),
+    pg_version: p.pg_version,
+    proxy_host: proxyHostOf(p.region_id),
+    branch_logical_size_limit: BRANCH_LIMIT_MIB,
+    branch_logical_size_limit_bytes: BRANCH_LIMIT_MIB * 1024 * 1024,
+    store_passwords: p.store_passwords === 1,
+    cpu_used_sec: 0,
+    creation_source: p.creation_source,
+    history_retention_seconds: p.history_retention_seconds,
+    created_at: toWireTime(p.created_at),
+    updated_at: toWireTime(p.updated_at),
+    owner_id: p.owner_id,
+    org_id: p.org_id || undefined,
     active_time: 0,
-    ...(p.org_name ? { org_name: p.org_name } : {}),
-    ...(p.deleted_at
-      ? {
-          deleted_at: toWireTime(p.deleted_at),
-          recoverable_until: toWireTime(
-            new Date(Date.parse(p.deleted_at) + RECOVERY_WINDOW_MS).toISOString(),
-          ),
-        }
-      : {}),
+    org_name: p.org_name || undefined,
+    deleted_at: p.deleted_at ? toWireTime(p.deleted_at) : undefined,
+    recoverable_until: p.deleted_at
+      ? toWireTime(new Date(Date.parse(p.deleted_at) + RECOVERY_WINDOW_MS).toISOString())
+      : undefined,
   };
 }
 

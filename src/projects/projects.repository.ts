@@ -1,8 +1,7 @@
 // SQL for projects and their operations. Executor first: the caller owns the transaction.
 import { sql, type Kysely } from 'kysely';
+import { preparedQuery } from '../db/prepared.ts';
 import type { Database, NewProject, ProjectOperationRow, ProjectRow } from '../db/schema.ts';
-
-export type ProjectWithOrgName = ProjectRow & { org_name: string | null };
 
 export function findProject(db: Kysely<Database>, id: string): Promise<ProjectRow | undefined> {
   return db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
@@ -44,6 +43,82 @@ function likePattern(s: string): string {
   return `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** The columns a project list item is presented from (src/projects/projects.presenter.ts). */
+export const LIST_COLUMNS = [
+  'p.id',
+  'p.org_id',
+  'p.owner_id',
+  'p.name',
+  'p.region_id',
+  'p.pg_version',
+  'p.provisioner',
+  'p.store_passwords',
+  'p.history_retention_seconds',
+  'p.settings',
+  'p.default_endpoint_settings',
+  'p.creation_source',
+  'p.integrations',
+  'p.created_at',
+  'p.updated_at',
+  'p.deleted_at',
+] as const;
+export type ProjectListRow = Pick<
+  ProjectRow,
+  | 'id'
+  | 'org_id'
+  | 'owner_id'
+  | 'name'
+  | 'region_id'
+  | 'pg_version'
+  | 'provisioner'
+  | 'store_passwords'
+  | 'history_retention_seconds'
+  | 'settings'
+  | 'default_endpoint_settings'
+  | 'creation_source'
+  | 'integrations'
+  | 'created_at'
+  | 'updated_at'
+  | 'deleted_at'
+> & { org_name: string | null };
+
+// Shape "live|recoverable all|one any|search first|after limit"; arguments in that order: orgId,
+// then the recovery cutoff, the only project id, the search pattern and the cursor, when used.
+// LIMIT is a literal (SQLite plans a bound LIMIT again on every run).
+const projectsPage = preparedQuery((db, shape, ...args: string[]) => {
+  const [deleted, only, search, from, limit] = shape.split(' ');
+  let i = 0;
+  const next = () => args[i++] as string;
+  let q = db
+    .selectFrom('projects as p')
+    .leftJoin('organizations as o', 'o.id', 'p.org_id')
+    .select(LIST_COLUMNS)
+    .select('o.name as org_name')
+    .where('p.org_id', '=', next());
+  q =
+    deleted === 'live'
+      ? q.where('p.deleted_at', 'is', null)
+      : q.where('p.deleted_at', 'is not', null).where('p.deleted_at', '>', next());
+  if (only === 'one') q = q.where('p.id', '=', next());
+  if (search === 'search') {
+    const pattern = next();
+    q = q.where((eb) =>
+      eb.or([
+        sql<boolean>`lower(p.name) like ${pattern} escape '\\'`,
+        sql<boolean>`lower(p.id) like ${pattern} escape '\\'`,
+      ]),
+    );
+  }
+  if (from === 'after') {
+    const [createdAt, id] = [next(), next()];
+    q = q.where(sql<boolean>`(p.created_at, p.id) < (${createdAt}, ${id})`);
+  }
+  return q
+    .orderBy('p.created_at', 'desc')
+    .orderBy('p.id', 'desc')
+    .limit(sql.lit(Number(limit)));
+});
+
 /**
  * One page of an organization's projects, newest first, keyset on (created_at, id).
  * `after` is the last project of the previous page (the cursor).
@@ -59,31 +134,20 @@ export function listProjectsPage(
     after?: { created_at: string; id: string } | undefined;
     limit: number;
   },
-): Promise<ProjectWithOrgName[]> {
-  let q = db
-    .selectFrom('projects as p')
-    .leftJoin('organizations as o', 'o.id', 'p.org_id')
-    .selectAll('p')
-    .select('o.name as org_name')
-    .where('p.org_id', '=', opts.orgId);
-  q =
-    opts.deletedSince === undefined
-      ? q.where('p.deleted_at', 'is', null)
-      : q.where('p.deleted_at', 'is not', null).where('p.deleted_at', '>', opts.deletedSince);
-  if (opts.onlyProjectId !== undefined) q = q.where('p.id', '=', opts.onlyProjectId);
-  if (opts.search) {
-    const pattern = likePattern(opts.search);
-    q = q.where((eb) =>
-      eb.or([
-        sql<boolean>`lower(p.name) like ${pattern} escape '\\'`,
-        sql<boolean>`lower(p.id) like ${pattern} escape '\\'`,
-      ]),
-    );
-  }
-  if (opts.after) {
-    q = q.where(sql<boolean>`(p.created_at, p.id) < (${opts.after.created_at}, ${opts.after.id})`);
-  }
-  return q.orderBy('p.created_at', 'desc').orderBy('p.id', 'desc').limit(opts.limit).execute();
+): Promise<ProjectListRow[]> {
+  const args = [opts.orgId];
+  if (opts.deletedSince !== undefined) args.push(opts.deletedSince);
+  if (opts.onlyProjectId !== undefined) args.push(opts.onlyProjectId);
+  if (opts.search) args.push(likePattern(opts.search));
+  if (opts.after) args.push(opts.after.created_at, opts.after.id);
+  const shape = [
+    opts.deletedSince === undefined ? 'live' : 'recoverable',
+    opts.onlyProjectId === undefined ? 'all' : 'one',
+    opts.search ? 'search' : 'any',
+    opts.after ? 'after' : 'first',
+    Math.trunc(opts.limit),
+  ].join(' ');
+  return projectsPage(db, shape, ...args);
 }
 
 export async function setIntegrations(db: Kysely<Database>, id: string, json: string): Promise<boolean> {

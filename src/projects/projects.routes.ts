@@ -37,7 +37,7 @@ import {
 import { endpointHost, poolerHost } from './regions.ts';
 import type { TransferReport } from './transfers.service.ts';
 
-function integrationMaps(projects: ProjectRow[]) {
+function integrationMaps(projects: Pick<ProjectRow, 'id' | 'integrations'>[]) {
   const map: Record<string, string[]> = {};
   for (const p of projects) {
     const list = integrationsOf(p);

@@ -22,7 +22,7 @@ import {
   insertProject,
   listProjectsPage,
   setIntegrations,
-  type ProjectWithOrgName,
+  type ProjectListRow,
 } from './projects.repository.ts';
 import {
   APPLICATION_TYPES,
@@ -36,8 +36,11 @@ import { DEFAULT_REGION, isRegion, REGIONS } from './regions.ts';
 import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
 
+/** One message for every cursor the caller cannot use: missing, malformed or another tenant's. */
+export const INVALID_CURSOR = 'cursor is not valid: pass pagination.cursor from the previous page';
+
 export interface ProjectsPage {
-  projects: ProjectWithOrgName[];
+  projects: ProjectListRow[];
   /** Id of the last project: present whenever the page is not empty. */
   cursor: string | undefined;
 }
@@ -129,13 +132,17 @@ export class ProjectsService {
     authorize('project:list', await this.access.subjectFor(principal, orgId));
     let after: { created_at: string; id: string } | undefined;
     if (q.cursor !== undefined) {
-      const c = await k
+      // Resolved only among the projects this caller may list: another organization's project id
+      // answers exactly like a missing one (no existence or creation-order oracle).
+      let c = k
         .selectFrom('projects')
         .select(['id', 'created_at'])
         .where('id', '=', q.cursor)
-        .executeTakeFirst();
-      if (!c) throw badRequest('cursor is not valid: pass pagination.cursor from the previous page');
-      after = c;
+        .where('org_id', '=', orgId);
+      if (principal.kind === 'project_key') c = c.where('id', '=', principal.projectId);
+      const found = await c.executeTakeFirst();
+      if (!found) throw badRequest(INVALID_CURSOR);
+      after = found;
     }
     const projects = await listProjectsPage(k, {
       orgId,

@@ -1,6 +1,9 @@
 // Builds the real app on a real, fresh database: SQLite in memory, or (ORGPLANE_TEST_DB=postgres)
 // its own schema in the run's PostgreSQL database. Same buildApp() as production.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { KyselyPlugin } from 'kysely';
 import pg from 'pg';
@@ -19,6 +22,9 @@ export interface TestApp {
   services: Services;
   db: Db;
   config: Config;
+  /** Where another connection finds this database: the SQLite file (sqliteOnDisk), or the PostgreSQL schema. */
+  sqliteFile?: string | undefined;
+  pgSchema?: string | undefined;
   /** A request in-process; token becomes the Bearer header. */
   call(
     method: InjectOptions['method'],
@@ -36,9 +42,24 @@ export interface Res {
   text: string;
 }
 
-/** A fresh, migrated database for one test app. */
-export async function freshDatabase(): Promise<{ db: Db; dispose: () => Promise<void>; pgSchema?: string }> {
+/** A fresh, migrated database for one test app (SQLite: in memory unless onDisk). */
+export async function freshDatabase(
+  onDisk = false,
+): Promise<{ db: Db; dispose: () => Promise<void>; pgSchema?: string; sqliteFile?: string }> {
   if (DIALECT === 'sqlite') {
+    if (onDisk) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-test-'));
+      const db = openDatabase({ dataDir });
+      await migrateToLatest(db);
+      return {
+        db,
+        sqliteFile: path.join(dataDir, 'orgplane.db'),
+        dispose: async () => {
+          await db.close();
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+    }
     const db = openDatabase({ dataDir: '', sqliteFile: ':memory:' });
     await migrateToLatest(db);
     return { db, dispose: () => db.close() };
@@ -75,13 +96,15 @@ export interface TestAppOptions {
   logStream?: { write(line: string): void };
   /** Kysely plugins the app's queries go through (e.g. to count queries). */
   kyselyPlugins?: KyselyPlugin[];
+  /** SQLite: a file in a temporary directory instead of memory, so other connections can open it. */
+  sqliteOnDisk?: boolean;
 }
 
 export async function buildTestApp(
   overrides: Partial<Config> = {},
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const { db: raw, dispose } = await freshDatabase();
+  const { db: raw, dispose, sqliteFile, pgSchema } = await freshDatabase(options.sqliteOnDisk);
   let kysely = raw.kysely;
   for (const p of options.kyselyPlugins ?? []) kysely = kysely.withPlugin(p);
   const db: Db = { ...raw, kysely };
@@ -96,6 +119,8 @@ export async function buildTestApp(
     services,
     db,
     config,
+    sqliteFile,
+    pgSchema,
     async call(method, url, opts = {}) {
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;

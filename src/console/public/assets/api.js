@@ -67,9 +67,21 @@ export function completeSetup(token, password) {
   return request('/console/setup', { method: 'POST', body: { token, password }, signedIn: false });
 }
 
-/** Only same-site paths: an attacker's ?next=https://evil.example must not redirect off-site. */
-export function safeNext(raw) {
-  return typeof raw === 'string' && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\')
-    ? raw
-    : '/';
+/**
+ * Where to go after signing in: only a path of this very origin. The URL parser decides (it drops
+ * tabs and newlines and reads backslashes as slashes, so "/\t/evil.example" or "/\\evil" would
+ * leave the site); the result must also not start with "//", which a browser reads as another host.
+ * The server applies the same rule (src/console/next-path.ts).
+ */
+export function safeNext(raw, origin = window.location.origin) {
+  if (typeof raw !== 'string' || !raw.startsWith('/')) return '/';
+  let url;
+  try {
+    url = new URL(raw, origin);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== origin) return '/';
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return path.startsWith('/') && !path.startsWith('//') && !path.includes('\\') ? path : '/';
 }
