@@ -14,6 +14,7 @@ test('outsiders get 404, members 403 on admin actions, org keys the message clie
     allow: false,
     code: 'NOT_FOUND',
     message: 'organization not found',
+    rule: 'member:update: not a member (hidden as not found)',
   });
   assert.equal(decide('member:update', { kind: 'user', role: 'member' }).allow, false);
   assert.equal(decide('member:update', { kind: 'org_key', sameOrg: true }).allow, true);
