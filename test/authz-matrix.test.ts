@@ -147,14 +147,26 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         return { key_id: w.projectKeyA1.id };
       case 'revoked':
         return { key_id: revokedKeyId };
+      case 'editor':
+        return { key_id: editor.keyId };
+      case 'viewer':
+        return { email: viewer.email };
+      case 'collaborator':
+        return { key_id: collaborator.keyId };
+      case 'shared':
+        return { email: sharedUser.email };
       default:
         // No key at all (none, garbage, forged): nothing to name.
         return undefined;
     }
   };
+  /** The object acted on: the cell's own, else the project its URL names. */
+  const targetOf = (cell: Cell): string | undefined =>
+    cell.target ?? /^\/api\/v2\/projects\/([^/?]+)/.exec(cell.url)?.[1];
   /** This server's operation id for a matrix row, from its own OpenAPI document. */
   const operationIdOf = (op: Op): string => {
-    const [method = '', path = ''] = op.name.split(' ');
+    const [method = '', rawPath = ''] = op.name.split(' ');
+    const path = rawPath.split('?')[0] ?? '';
     const id = operationIds.get(`${method.toLowerCase()} ${path}`);
     assert.ok(id, `no operation id for ${op.name}`);
     return id;
@@ -653,7 +665,11 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         const predicted = who
           ? await t.call('POST', `/api/v2/organizations/${w.orgA.id}/access/explain`, {
               token: w.admin.token,
-              body: { ...who, operation: operationIdOf(op), ...(cell.target ? { target: cell.target } : {}) },
+              body: {
+                ...who,
+                operation: operationIdOf(op),
+                ...(targetOf(cell) ? { target: targetOf(cell) } : {}),
+              },
             })
           : undefined;
         const res = await t.call(op.method, cell.url, { token: tokens[p], body: cell.body });

@@ -1,9 +1,9 @@
-import { UNSUPPORTED_OPERATIONS } from '../projects/unsupported.ts';
-
 // Every mutating route under /api/v2 and the audit action it records: allowed outcomes are written
 // by the service inside its transaction, denied ones (4xx) by the hook in src/http/audit.ts under
-// this action. test/audit-routes.test.ts walks the route table and fails for a mutating route that
+// this action. test/audit.test.ts walks the route table and fails for a mutating route that
 // is missing here, so a new route is audited by adding its line. null: a POST that changes nothing.
+import { UNSUPPORTED_OPERATIONS } from '../projects/unsupported.ts';
+
 export const AUDITED_ROUTES: Readonly<Record<string, string | null>> = {
   'POST /api/v2/api_keys': 'api_key.created',
   'DELETE /api/v2/api_keys/:key_id': 'api_key.revoked',
