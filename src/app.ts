@@ -3,7 +3,7 @@
 //
 // A request's path:
 //   socket ─ parser errors: clientErrorHandler ─▶ request id ─▶ security headers
-//     ─▶ /api/v2: per-key budget ─▶ authenticate (auth/authenticator.ts) ─▶ body guard
+//     ─▶ /api/v2: per-key budget ─▶ authenticate (auth/authenticator.ts) ─▶ audit context ─▶ body guard
 //     ─▶ validation ─▶ idempotency (a POST with Idempotency-Key: replay, or claim)
 //     ─▶ route (schemas) ─▶ service (policy/ decides) ─▶ repository ─▶ db
 //     ─▶ presenter ─▶ serializer ─▶ bytes; errors at any step: http/error-handler.ts
@@ -15,6 +15,7 @@ import { consoleNotFoundPage, consoleRoutes, sessionResolver } from './console/c
 import type { Db } from './db/connect.ts';
 import { redactTokens } from './domain/ids.ts';
 import type { Clock } from './domain/time.ts';
+import { auditContexts } from './http/audit.ts';
 import { authentication, reportUnsafeRequests, type PrincipalResolver } from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
@@ -136,6 +137,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
         ...(opts.principalResolvers ?? []),
         sessionResolver(services.sessions, config),
       ]);
+      auditContexts(api, services.audit);
       installBodyGuard(api);
       idempotency(api, db, services.clock);
       openApiRoute(api, app);

@@ -44,6 +44,10 @@ export interface Config {
   invitationTtlHours: number;
   invitationsPerOrgPerHour: number;
   mail: MailConfig;
+  /** Audit events older than this many days are pruned (the chain keeps an anchor). */
+  auditRetentionDays: number;
+  /** How often the server prunes the audit log, in ms (0: never; `orgplane audit prune` does it by hand). */
+  auditPruneIntervalMs: number;
 }
 
 export interface MailConfig {
@@ -114,6 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxPermanentFailures: int(env, 'ORGPLANE_MAIL_MAX_PERMANENT_FAILURES', 3),
       smtpTimeoutMs: int(env, 'ORGPLANE_SMTP_TIMEOUT_MS', 10_000),
     },
+    auditRetentionDays: int(env, 'ORGPLANE_AUDIT_RETENTION_DAYS', 365),
+    auditPruneIntervalMs: int(env, 'ORGPLANE_AUDIT_PRUNE_INTERVAL_MS', 3600_000),
   };
   return { ...base, ...overrides };
 }

@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
+import { accessRoutes } from './access/access.routes.ts';
 import { apiKeysRoutes } from './api-keys/api-keys.routes.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
 import { invitationsRoutes } from './invitations/invitations.routes.ts';
 import { InvitationSchema } from './invitations/invitations.schemas.ts';
 import { membersRoutes } from './members/members.routes.ts';
@@ -40,4 +42,6 @@ export async function apiRoutes(api: FastifyInstance, services: Services, config
   await api.register(childrenRoutes, { children: services.children });
   await api.register(transferRequestsRoutes, { transferRequests: services.transferRequests, config });
   await api.register(invitationsRoutes, { invitations: services.invitations });
+  await api.register(auditRoutes, { audit: services.audit });
+  await api.register(accessRoutes, { explain: services.explain });
 }

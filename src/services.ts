@@ -5,8 +5,10 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Db } from './db/connect.ts';
 import { Authenticator } from './auth/authenticator.ts';
+import { ExplainService } from './access/explain.service.ts';
+import { AuditLog } from './audit/audit.service.ts';
 import { ApiKeysService } from './api-keys/api-keys.service.ts';
-import { CanaryAlerts } from './api-keys/canary.ts';
+import { CanaryAlerts, canaryAuditEvent, canaryUsesTable, type CanaryUseSink } from './api-keys/canary.ts';
 import { systemClock, type Clock } from './domain/time.ts';
 import { LastUsedTracker } from './api-keys/last-used.ts';
 import { SessionsService } from './console/sessions.service.ts';
@@ -25,6 +27,10 @@ export interface Services {
   db: Db;
   config: Config;
   lastUsed: LastUsedTracker;
+  /** The audit log: append (also from outside a request), read, verify, prune. */
+  audit: AuditLog;
+  /** "Can this key do X?", decided by the request path's own code. */
+  explain: ExplainService;
   /** Credential → principal, with the principal cache; see src/auth/authenticator.ts. */
   access: Authenticator;
   users: UsersService;
@@ -63,16 +69,25 @@ export function createServices(
     log.warn({ err }, 'could not record API key last-used times; will retry'),
   );
   const mail = new MailWorker(db, config, log);
-  // Canary uses go to CanaryAlerts (its own table and the mail outbox); an audit log can take the
-  // event by replacing its sink.
-  const canary = new CanaryAlerts(db, config, mail, log, clock);
+  // Canary uses go to CanaryAlerts (its own table and the mail outbox) and, in the same
+  // transaction, to the key's audit chain as api_key.canary_used.
+  const canarySink: CanaryUseSink = async (trx, use, emailed) => {
+    await canaryUsesTable(trx, use, emailed);
+    // audit is assigned below; the sink only runs on a request, long after.
+    await audit.append(trx, canaryAuditEvent(use, emailed));
+  };
+  const canary = new CanaryAlerts(db, config, mail, log, clock, canarySink);
   const access = new Authenticator(db, lastUsed, { clock, onCanaryUse: canary.onCanaryUse });
+  const audit = new AuditLog(db, access, config.auditRetentionDays);
   const transfers = new TransfersService(db, access, config);
+  let pruneTimer: NodeJS.Timeout | undefined;
   const services: Services = {
     db,
     config,
     lastUsed,
     access,
+    audit,
+    explain: new ExplainService(db, access),
     users: new UsersService(db),
     organizations: new OrganizationsService(db, access, config),
     members: new MembersService(db, access),
@@ -90,8 +105,20 @@ export function createServices(
     start() {
       lastUsed.start();
       mail.start();
+      if (config.auditPruneIntervalMs > 0 && !pruneTimer) {
+        const prune = (): void => {
+          void audit
+            .prune()
+            .catch((err: unknown) => log.warn({ err }, 'could not prune the audit log; will retry'));
+        };
+        pruneTimer = setInterval(prune, config.auditPruneIntervalMs);
+        pruneTimer.unref();
+        prune();
+      }
     },
     async stop() {
+      if (pruneTimer) clearInterval(pruneTimer);
+      pruneTimer = undefined;
       await mail.stop();
       await lastUsed.stop();
       await access.stop();

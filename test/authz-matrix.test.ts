@@ -18,6 +18,7 @@ import {
 } from './helpers/factories.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 import { forgedValidToken, withBadChecksum } from './helpers/tokens.ts';
+import { hashToken } from '../src/domain/ids.ts';
 
 const UNAUTHENTICATED = ['none', 'garbage', 'bad_checksum', 'unknown', 'revoked'] as const;
 const AUTHENTICATED = [
@@ -47,6 +48,8 @@ const MISSING_PROJECT = 'missing-project-00000000';
 interface Cell {
   url: string;
   body?: unknown;
+  /** The object acted on, for POST …/access/explain (its answer must agree with this cell). */
+  target?: string;
   /** Checks the database after the request: changed if and only if the request succeeded. */
   verify?: (res: Res) => Promise<void>;
 }
@@ -122,6 +125,53 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
     );
   let uniq = 0;
 
+  let explained = 0;
+  let operationIds = new Map<string, string>();
+  let revokedKeyId = 0;
+  /** How POST …/access/explain names each principal (keys by id, people by key or address). */
+  const explainIdentity = (p: PrincipalName): Record<string, unknown> | undefined => {
+    switch (p) {
+      case 'admin':
+        return { email: w.admin.email };
+      case 'member':
+        return { key_id: w.member.keyId };
+      case 'outsider':
+        return { email: w.outsider.email };
+      case 'removed':
+        return { key_id: w.removed.keyId };
+      case 'org_key_a':
+        return { key_id: w.orgKeyA.id };
+      case 'org_key_b':
+        return { key_id: w.orgKeyB.id };
+      case 'project_key':
+        return { key_id: w.projectKeyA1.id };
+      case 'revoked':
+        return { key_id: revokedKeyId };
+      case 'editor':
+        return { key_id: editor.keyId };
+      case 'viewer':
+        return { email: viewer.email };
+      case 'collaborator':
+        return { key_id: collaborator.keyId };
+      case 'shared':
+        return { email: sharedUser.email };
+      default:
+        // No key at all (none, garbage, forged): nothing to name.
+        return undefined;
+    }
+  };
+  /** The object acted on: the cell's own, else the project its URL names. */
+  const targetOf = (cell: Cell): string | undefined =>
+    cell.target ?? /^\/api\/v2\/projects\/([^/?]+)/.exec(cell.url)?.[1];
+  /** This server's operation id for a matrix row, from its own OpenAPI document. */
+  const operationIdOf = (op: Op): string => {
+    const [method = '', rawPath = ''] = op.name.split(' ');
+    const path = rawPath.split('?')[0] ?? '';
+    const id = operationIds.get(`${method.toLowerCase()} ${path}`);
+    assert.ok(id, `no operation id for ${op.name}`);
+    return id;
+  };
+
   before(async () => {
     t = await buildTestApp();
     w = await buildWorld(t.services);
@@ -133,6 +183,21 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
     await addMember(t.services, w.orgA.id, viewer, 'viewer');
     await addMember(t.services, w.orgA.id, collaborator, 'collaborator');
     await shareWithGuests(w.projectA1);
+    const doc = (await t.call('GET', '/api/v2/openapi.json')).body as {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    operationIds = new Map(
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.entries(ops).map(([m, o]) => [`${m} ${path}`, o.operationId ?? ''] as [string, string]),
+      ),
+    );
+    revokedKeyId = (
+      await t.db.kysely
+        .selectFrom('api_keys')
+        .select('id')
+        .where('token_hash', '=', hashToken(w.revokedToken))
+        .executeTakeFirstOrThrow()
+    ).id;
     Object.assign(tokens, {
       none: undefined,
       garbage: 'garbage',
@@ -215,6 +280,7 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         const { row } = await t.services.apiKeys.createPersonalFor(w.admin.id, 'target');
         return {
           url: `/api/v2/api_keys/${row.id}`,
+          target: String(row.id),
           verify: async (res) => {
             const k = await t.db.kysely
               .selectFrom('api_keys')
@@ -296,6 +362,7 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         return {
           url: `/api/v2/organizations/${w.orgA.id}/api_keys`,
           body: { key_name: 'matrix', project_id: w.projectA1 },
+          target: w.projectA1,
           verify: async (res) => {
             assert.equal(await countRows('api_keys', ['org_id', w.orgA.id]), before + (ok(res) ? 1 : 0));
             if (ok(res)) assert.equal(res.body.project_id, w.projectA1);
@@ -318,6 +385,7 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         const key = await createOrgKey(t.services, w.orgA.id, w.admin);
         return {
           url: `/api/v2/organizations/${w.orgA.id}/api_keys/${key.id}`,
+          target: String(key.id),
           verify: async (res) => {
             const auth = await t.call('GET', '/api/v2/auth', { token: key.token });
             assert.equal(auth.status, ok(res) ? 401 : 200, 'the key works iff the revoke was refused');
@@ -356,6 +424,7 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         return {
           url: `/api/v2/organizations/${w.orgA.id}/members/${target.id}`,
           body: { role: 'admin' },
+          target: target.id,
           verify: async (res) => assert.equal(await roleOf(target.id), ok(res) ? 'admin' : 'member'),
         };
       },
@@ -375,6 +444,7 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         return {
           url: `/api/v2/organizations/members/${target.id}`,
           body: { role: 'admin' },
+          target: target.id,
           verify: async (res) => assert.equal(await roleOf(target.id), ok(res) ? 'admin' : 'member'),
         };
       },
@@ -391,6 +461,7 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
         const target = await freshMember();
         return {
           url: `/api/v2/organizations/${w.orgA.id}/members/${target.id}`,
+          target: target.id,
           verify: async (res) => assert.equal(await roleOf(target.id), ok(res) ? undefined : 'member'),
         };
       },
@@ -589,7 +660,26 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
       for (const p of principals) {
         const cell = await op.prepare(p);
         const label = `${op.name} × ${p}`;
+        // Asked first (explaining changes nothing): what access/explain predicts for this cell.
+        const who = explainIdentity(p);
+        const predicted = who
+          ? await t.call('POST', `/api/v2/organizations/${w.orgA.id}/access/explain`, {
+              token: w.admin.token,
+              body: {
+                ...who,
+                operation: operationIdOf(op),
+                ...(targetOf(cell) ? { target: targetOf(cell) } : {}),
+              },
+            })
+          : undefined;
         const res = await t.call(op.method, cell.url, { token: tokens[p], body: cell.body });
+        if (predicted) {
+          explained++;
+          const e = predicted.body as { allowed: boolean; status: number; rule: string };
+          if (predicted.status !== 200 || e.allowed !== ok(res) || (!e.allowed && e.status !== res.status)) {
+            problems.push(`${label}: explain said ${predicted.text}, the request got ${res.status}`);
+          }
+        }
         if (!observed.has(op.name)) observed.set(op.name, new Map());
         observed.get(op.name)?.set(p, res.status);
         const idx = (AUTHENTICATED as readonly string[]).indexOf(p);
@@ -679,6 +769,10 @@ describe('authorization matrix: every issue-2 and sharing operation × every pri
       }
     }
     assert.ok(compared >= 90, `${compared} cells compared`);
+  });
+
+  test('access/explain was asked about every cell with a key or address to name (and agreed)', () => {
+    assert.equal(explained, ops.length * (AUTHENTICATED.length + 1));
   });
 
   test('every 401 has one identical body and WWW-Authenticate: Bearer', () => {

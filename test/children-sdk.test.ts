@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { createApiClient } from '@neondatabase/api-client';
+import { AuditContext } from '../src/audit/audit.ts';
 import { buildTestApp, type TestApp } from './helpers/app.ts';
 import {
   addMember,
@@ -493,6 +494,7 @@ describe("project transfer requests through Neon's SDK", () => {
       { kind: 'org_key', orgId: w.orgB.id, keyId: w.orgKeyB.id },
       pid,
       undefined,
+      AuditContext.operator(),
     );
     // …moved elsewhere by another path (here, directly in the database).
     await t.db.kysely.updateTable('projects').set({ org_id: w.orgA.id }).where('id', '=', pid).execute();

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
+import { auditOf } from '../http/audit.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
@@ -64,7 +65,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
     },
     async (req) => {
       const { key_name, ...opts } = req.body;
-      return presentCreatedKey(await apiKeys.createPersonal(principalOf(req), key_name, opts));
+      return presentCreatedKey(await apiKeys.createPersonal(principalOf(req), key_name, opts, auditOf(req)));
     },
   );
 
@@ -83,7 +84,9 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
       },
     },
     async (req) =>
-      presentRotatedKey(await apiKeys.rotatePersonal(principalOf(req), req.params.key_id, req.body)),
+      presentRotatedKey(
+        await apiKeys.rotatePersonal(principalOf(req), req.params.key_id, req.body, auditOf(req)),
+      ),
   );
 
   app.delete(
@@ -97,7 +100,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
         response: { 200: ApiKeyRevokeResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) => presentRevokedKey(await apiKeys.revokePersonal(principalOf(req), req.params.key_id)),
+    async (req) =>
+      presentRevokedKey(await apiKeys.revokePersonal(principalOf(req), req.params.key_id, auditOf(req))),
   );
 
   app.get(
@@ -128,7 +132,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
         response: { 200: ApiKeyCreateResponseSchema, ...ErrorResponses },
       },
     },
-    async (req) => presentCreatedKey(await apiKeys.createOrg(principalOf(req), req.params.org_id, req.body)),
+    async (req) =>
+      presentCreatedKey(await apiKeys.createOrg(principalOf(req), req.params.org_id, req.body, auditOf(req))),
   );
 
   app.post(
@@ -148,7 +153,13 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
     },
     async (req) =>
       presentRotatedKey(
-        await apiKeys.rotateOrg(principalOf(req), req.params.org_id, req.params.key_id, req.body),
+        await apiKeys.rotateOrg(
+          principalOf(req),
+          req.params.org_id,
+          req.params.key_id,
+          req.body,
+          auditOf(req),
+        ),
       ),
   );
 
@@ -164,6 +175,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
       },
     },
     async (req) =>
-      presentRevokedKey(await apiKeys.revokeOrg(principalOf(req), req.params.org_id, req.params.key_id)),
+      presentRevokedKey(
+        await apiKeys.revokeOrg(principalOf(req), req.params.org_id, req.params.key_id, auditOf(req)),
+      ),
   );
 };

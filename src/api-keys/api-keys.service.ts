@@ -20,6 +20,8 @@ import {
   type ApiKeyWithCreator,
 } from './api-keys.repository.ts';
 import type { LastUsedTracker } from './last-used.ts';
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 
 export interface CreatedKey {
   row: ApiKeyRow;
@@ -53,6 +55,7 @@ export class ApiKeysService {
     private readonly clock: Clock = systemClock,
   ) {}
 
+  /** Inserts the key and its api_key.created event in one transaction (the caller's, or a new one). */
   private async create(
     kind: ApiKeyKind,
     fields: {
@@ -64,8 +67,11 @@ export class ApiKeysService {
       expiresAt?: string | null;
       canary?: boolean;
     },
-    db: Kysely<Database> = this.db.kysely,
+    /** null: the caller writes its own event (rotation records one api_key.rotated). */
+    ctx: AuditContext | null,
+    db?: Kysely<Database>,
   ): Promise<CreatedKey> {
+    if (!db) return withTransaction(this.db, (trx) => this.create(kind, fields, ctx, trx));
     const token = newApiKeyToken();
     const row = await insertApiKey(db, {
       kind,
@@ -82,6 +88,17 @@ export class ApiKeysService {
       expires_at: fields.expiresAt ?? null,
       canary: fields.canary ? 1 : 0,
     });
+    if (!ctx) return { row, token };
+    await appendAuditEvent(
+      db,
+      ctx.event({
+        action: 'api_key.created',
+        orgId: row.org_id,
+        userId: row.user_id ?? undefined,
+        target: { type: 'api_key', id: String(row.id) },
+        changes: { kind, key_name: row.name, project_id: row.project_id ?? undefined },
+      }),
+    );
     return { row, token };
   }
 
@@ -120,42 +137,54 @@ export class ApiKeysService {
     return listPersonalKeys(this.db.kysely, principal.userId, this.nowIsoFromClock());
   }
 
-  async createPersonal(principal: Principal, name: string, opts: KeyOptions = {}): Promise<CreatedKey> {
+  async createPersonal(
+    principal: Principal,
+    name: string,
+    opts: KeyOptions,
+    ctx: AuditContext,
+  ): Promise<CreatedKey> {
     authorize('personal_api_key:create', accountSubject(principal));
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
     // Personal keys belong to no organization: no maximum lifetime applies.
     const expiresAt = this.expiryFor(opts.expires_at, null);
-    return this.create('personal', {
-      name,
-      createdBy: principal.userId,
-      userId: principal.userId,
-      expiresAt,
-      canary: opts.canary === true,
-    });
+    return this.create(
+      'personal',
+      {
+        name,
+        createdBy: principal.userId,
+        userId: principal.userId,
+        expiresAt,
+        canary: opts.canary === true,
+      },
+      ctx,
+    );
   }
 
   /** Operator path (CLI, bootstrap, invitation acceptance). */
-  createPersonalFor(userId: string, name: string): Promise<CreatedKey> {
-    return this.create('personal', { name, createdBy: userId, userId });
+  createPersonalFor(userId: string, name: string, ctx = AuditContext.operator()): Promise<CreatedKey> {
+    return this.create('personal', { name, createdBy: userId, userId }, ctx);
   }
 
-  async revokePersonal(principal: Principal, keyId: number): Promise<ApiKeyRow> {
+  async revokePersonal(principal: Principal, keyId: number, ctx: AuditContext): Promise<ApiKeyRow> {
     authorize('personal_api_key:revoke', accountSubject(principal));
     const key = await findKeyById(this.db.kysely, keyId);
     // Someone else's key does not exist for this caller.
-    if (!key || key.kind !== 'personal' || principal.kind !== 'user' || key.user_id !== principal.userId) {
-      throw notFound('API key');
-    }
-    return this.revoke(key);
+    if (!key || !ownsPersonalKey(principal, key)) throw notFound('API key');
+    return this.revoke(key, ctx);
   }
 
-  async rotatePersonal(principal: Principal, keyId: number, opts: RotateOptions): Promise<RotatedKey> {
+  async rotatePersonal(
+    principal: Principal,
+    keyId: number,
+    opts: RotateOptions,
+    ctx: AuditContext,
+  ): Promise<RotatedKey> {
     authorize('personal_api_key:rotate', accountSubject(principal));
     const key = await findKeyById(this.db.kysely, keyId);
     if (!key || key.kind !== 'personal' || principal.kind !== 'user' || key.user_id !== principal.userId) {
       throw notFound('API key');
     }
-    return withTransaction(this.db, (trx) => this.rotate(trx, key, opts, null));
+    return withTransaction(this.db, (trx) => this.rotate(trx, key, opts, null, ctx));
   }
 
   // --- organization and project-scoped keys ---------------------------------------------------
@@ -173,9 +202,10 @@ export class ApiKeysService {
     principal: Principal,
     orgId: string,
     input: { key_name: string; project_id?: string | undefined } & KeyOptions,
+    ctx: AuditContext,
   ): Promise<CreatedKey> {
     const subject = await this.access.subjectFor(principal, orgId);
-    authorize(input.project_id === undefined ? 'org_api_key:create' : 'project_api_key:create', subject);
+    authorize(createKeyAction(input.project_id), subject);
     if (input.canary === true) authorize('org_api_key:create_canary', subject);
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
     const userId = principal.userId;
@@ -192,28 +222,34 @@ export class ApiKeysService {
         return this.create(
           'project',
           { name: input.key_name, createdBy: userId, orgId, projectId, expiresAt, canary },
+          ctx,
           trx,
         );
       });
     }
     const expiresAt = this.expiryFor(input.expires_at, await this.maxLifetime(this.db.kysely, orgId));
-    return this.create('org', { name: input.key_name, createdBy: userId, orgId, expiresAt, canary });
+    return this.create('org', { name: input.key_name, createdBy: userId, orgId, expiresAt, canary }, ctx);
   }
 
   /** Operator path (CLI): an organization key created on behalf of a user. */
-  createOrgFor(userId: string, orgId: string, name: string, projectId?: string): Promise<CreatedKey> {
+  createOrgFor(
+    userId: string,
+    orgId: string,
+    name: string,
+    projectId?: string,
+    ctx = AuditContext.operator(),
+  ): Promise<CreatedKey> {
     return projectId
-      ? this.create('project', { name, createdBy: userId, orgId, projectId })
-      : this.create('org', { name, createdBy: userId, orgId });
+      ? this.create('project', { name, createdBy: userId, orgId, projectId }, ctx)
+      : this.create('org', { name, createdBy: userId, orgId }, ctx);
   }
 
-  async revokeOrg(principal: Principal, orgId: string, keyId: number): Promise<ApiKeyRow> {
+  async revokeOrg(principal: Principal, orgId: string, keyId: number, ctx: AuditContext): Promise<ApiKeyRow> {
     const k = this.db.kysely;
     const subject = await this.access.subjectFor(principal, orgId);
     const key = await this.findOrgKey(k, subject, orgId, keyId);
-    const own = principal.kind === 'user' && key.kind === 'project' && key.created_by === principal.userId;
-    authorize(own ? 'org_api_key:revoke_own' : 'org_api_key:revoke', subject);
-    return this.revoke(key);
+    authorize(revokeAction(principal, key), subject);
+    return this.revoke(key, ctx);
   }
 
   /** Rotation needs what creating that kind of key needs (and, for someone else's project key, an admin). */
@@ -222,6 +258,7 @@ export class ApiKeysService {
     orgId: string,
     keyId: number,
     opts: RotateOptions,
+    ctx: AuditContext,
   ): Promise<RotatedKey> {
     const subject = await this.access.subjectFor(principal, orgId);
     const key = await this.findOrgKey(this.db.kysely, subject, orgId, keyId);
@@ -235,7 +272,7 @@ export class ApiKeysService {
       // The same lock as creation: a project moving out cannot gain a fresh key.
       await lockOrganization(trx, orgId);
       if (key.kind === 'project' && key.project_id) await this.liveProject(trx, orgId, key.project_id);
-      return this.rotate(trx, key, opts, await this.maxLifetime(trx, orgId));
+      return this.rotate(trx, key, opts, await this.maxLifetime(trx, orgId), ctx);
     });
   }
 
@@ -249,6 +286,7 @@ export class ApiKeysService {
     old: ApiKeyRow,
     opts: RotateOptions,
     maxDays: number | null,
+    ctx: AuditContext,
   ): Promise<RotatedKey> {
     const now = this.clock();
     if (old.rotated_to_id !== null)
@@ -274,6 +312,7 @@ export class ApiKeysService {
         expiresAt,
         canary: old.canary === 1,
       },
+      null,
       trx,
     );
     const overlap = opts.overlap_seconds ?? 0;
@@ -294,6 +333,16 @@ export class ApiKeysService {
       .executeTakeFirst();
     // Another rotation or a revocation won the race; the new key is rolled back with this error.
     if (Number(r.numUpdatedRows) !== 1) throw conflict('API key was rotated or revoked by another request');
+    await appendAuditEvent(
+      trx,
+      ctx.event({
+        action: 'api_key.rotated',
+        orgId: old.org_id,
+        userId: old.user_id ?? undefined,
+        target: { type: 'api_key', id: String(old.id) },
+        changes: { kind: old.kind, key_name: old.name, new_key_id: created.row.id, overlap_seconds: overlap },
+      }),
+    );
     const previous = await findKeyById(trx, old.id);
     return { ...created, previous: previous ?? { ...old, ...set } };
   }
@@ -333,11 +382,51 @@ export class ApiKeysService {
   }
 
   /** Revoking is immediate (no cache to expire) and idempotent: a revoked key answers as revoked again. */
-  private async revoke(key: ApiKeyRow): Promise<ApiKeyRow> {
+  private async revoke(key: ApiKeyRow, ctx: AuditContext): Promise<ApiKeyRow> {
     await this.lastUsed.flush();
     const at = nowIso();
-    const revoked = await revokeKey(this.db.kysely, key.id, at);
-    if (revoked) return revoked;
-    return (await findKeyById(this.db.kysely, key.id)) ?? { ...key, revoked_at: at };
+    return withTransaction(this.db, async (trx) => {
+      const revoked = await revokeKey(trx, key.id, at);
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'api_key.revoked',
+          orgId: key.org_id,
+          userId: key.user_id ?? undefined,
+          target: { type: 'api_key', id: String(key.id) },
+          changes: {
+            kind: key.kind,
+            key_name: key.name,
+            already_revoked: key.revoked_at !== null || undefined,
+          },
+        }),
+      );
+      if (revoked) return revoked;
+      return (await findKeyById(trx, key.id)) ?? { ...key, revoked_at: at };
+    });
   }
+}
+
+/**
+ * Which rule decides revoking an organization's key: a member's own project-scoped key, or any.
+ * Shared by the request path and access/explain.
+ */
+export function revokeAction(
+  principal: Principal,
+  key: Pick<ApiKeyRow, 'kind' | 'created_by'>,
+): 'org_api_key:revoke_own' | 'org_api_key:revoke' {
+  const own = principal.kind === 'user' && key.kind === 'project' && key.created_by === principal.userId;
+  return own ? 'org_api_key:revoke_own' : 'org_api_key:revoke';
+}
+
+/** Which rule decides creating an organization key: organization-wide, or project-scoped. */
+export function createKeyAction(
+  projectId: string | undefined,
+): 'org_api_key:create' | 'project_api_key:create' {
+  return projectId === undefined ? 'org_api_key:create' : 'project_api_key:create';
+}
+
+/** Whether the key is a personal key of the calling user (anyone else's does not exist for them). */
+export function ownsPersonalKey(principal: Principal, key: Pick<ApiKeyRow, 'kind' | 'user_id'>): boolean {
+  return key.kind === 'personal' && principal.kind === 'user' && key.user_id === principal.userId;
 }

@@ -12,6 +12,7 @@ import { escapeHtml, oneLine } from '../invitations/html.ts';
 import type { MailWorker } from '../mail/mail.worker.ts';
 import { enqueueMessage, type OutgoingMessage } from '../mail/outbox.repository.ts';
 import type { AuthKey } from './api-keys.repository.ts';
+import type { Actor, NewAuditEvent } from '../audit/audit.ts';
 
 export const CANARY_EVENT = 'api_key.canary_used';
 const ALERT_INTERVAL_MS = 3600_000;
@@ -141,5 +142,37 @@ function canaryMail(use: CanaryUse, recipient: string, publicUrl: string): Outgo
       '</body></html>',
     ].join('\n'),
     orgId: use.key.org_id ?? undefined,
+  };
+}
+
+/**
+ * The audit event of a canary use: the key is the actor (whoever holds it), the request was
+ * refused (401), and it belongs to the key's organization chain, or its owner's for a personal key.
+ */
+export function canaryAuditEvent(use: CanaryUse, emailed: boolean): NewAuditEvent {
+  const { key } = use;
+  const actor: Actor =
+    key.kind === 'personal' || !key.org_id
+      ? { type: 'user', id: key.user_id ?? '', key_id: key.id }
+      : key.kind === 'project' && key.project_id
+        ? {
+            type: 'api_key',
+            id: String(key.id),
+            kind: 'project',
+            org_id: key.org_id,
+            project_id: key.project_id,
+          }
+        : { type: 'api_key', id: String(key.id), kind: 'org', org_id: key.org_id };
+  return {
+    action: CANARY_EVENT,
+    actor,
+    org_id: key.org_id ?? null,
+    user_id: key.org_id ? undefined : (key.user_id ?? undefined),
+    target: { type: 'api_key', id: String(key.id) },
+    request_id: null,
+    client_addr: use.addr,
+    outcome: 'denied',
+    status: 401,
+    changes: { user_agent: use.userAgent, emailed },
   };
 }

@@ -375,6 +375,23 @@ describe('API key lifecycle', () => {
         uses.map((u) => u.emailed),
         [1, 0, 0],
       );
+      // Each use is also an api_key.canary_used event in the organization's audit chain.
+      const events = await t.db.kysely
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('action', '=', 'api_key.canary_used')
+        .where('target_id', '=', String(canary.id))
+        .orderBy('seq')
+        .execute();
+      assert.equal(events.length, 3);
+      assert.equal(events[0]?.chain, `org:${w.orgA.id}`);
+      assert.equal(events[0]?.outcome, 'denied');
+      assert.equal(Number(events[0]?.status), 401);
+      assert.equal(events[0]?.client_addr, '127.0.0.1');
+      assert.deepEqual(
+        events.map((e) => (JSON.parse(e.changes) as { emailed: boolean }).emailed),
+        [true, false, false],
+      );
       const mails = await mailsFor(canary.id);
       assert.deepEqual(
         mails.map((m) => m.recipient).sort(),

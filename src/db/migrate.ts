@@ -11,6 +11,7 @@ import * as m0006 from './migrations/0006_access_changes.ts';
 import * as m0007 from './migrations/0007_roles_and_sharing.ts';
 import * as m0008 from './migrations/0008_transfer_requests.ts';
 import * as m0009 from './migrations/0009_key_lifecycle.ts';
+import * as m0010 from './migrations/0010_audit_log.ts';
 import * as m0011 from './migrations/0011_hot_paths.ts';
 
 type Step = { up: (db: Parameters<Migration['up']>[0], dialect: Dialect) => Promise<void> };
@@ -26,6 +27,7 @@ const STEPS: Record<string, Step> = {
   '0007_roles_and_sharing': m0007,
   '0008_transfer_requests': m0008,
   '0009_key_lifecycle': m0009,
+  '0010_audit_log': m0010,
   '0011_hot_paths': m0011,
 };
 

@@ -245,6 +245,39 @@ export interface MailOutboxTable {
   created_at: string;
 }
 
+/** One audit event (migration 0010); see src/audit/audit.repository.ts for the hash chain. */
+export interface AuditEventsTable {
+  id: string;
+  /** "org:<org_id>" or "user:<user_id>" (events outside organizations). */
+  chain: string;
+  seq: number;
+  at: string;
+  org_id: string | null;
+  action: string;
+  actor_id: string;
+  actor_email: string | null;
+  /** JSON of the actor. */
+  actor: string;
+  target_type: string;
+  target_id: string | null;
+  request_id: string | null;
+  client_addr: string | null;
+  outcome: 'allowed' | 'denied';
+  status: number;
+  /** JSON of the changed fields (never a secret). */
+  changes: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainsTable {
+  chain: string;
+  seq: number;
+  head_hash: string;
+  anchor_seq: number;
+  anchor_hash: string;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -257,6 +290,8 @@ export interface Database {
   password_setup_tokens: PasswordSetupTokensTable;
   invitations: InvitationsTable;
   mail_outbox: MailOutboxTable;
+  audit_events: AuditEventsTable;
+  audit_chains: AuditChainsTable;
   /** Invitation emails queued per organization and minute ('YYYY-MM-DDTHH:MM', UTC): the hourly limit. */
   invitation_sends: { org_id: string; minute: string; n: number };
   project_permissions: ProjectPermissionsTable;

@@ -242,7 +242,10 @@ export const invitationPages: FastifyPluginAsync<{
       );
     if (!p.accountExists && confirm !== '' && password !== confirm) return again('The two passwords differ.');
     try {
-      const result = await invitations.accept(token, p.accountExists ? undefined : { name, password });
+      const result = await invitations.accept(token, p.accountExists ? undefined : { name, password }, {
+        requestId: req.id,
+        clientAddr: req.ip,
+      });
       if (result.kind === 'created') {
         // The new account is signed in to the console at once, as a console sign-in would do.
         const { sessionId, info } = await sessions.openFor(result.user.id);

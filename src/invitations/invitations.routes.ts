@@ -1,6 +1,7 @@
 // Invitations: Neon's list and create, the seed's key-scoped list, and orgplane's revoke and resend.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { auditOf } from '../http/audit.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { InvitationsService } from './invitations.service.ts';
@@ -83,7 +84,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitat
     async (req, reply) =>
       present(
         await withRetryAfter(reply, () =>
-          invitations.create(principalOf(req), req.params.org_id, req.body.invitations),
+          invitations.create(principalOf(req), req.params.org_id, req.body.invitations, auditOf(req)),
         ),
       ),
   );
@@ -101,7 +102,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitat
     },
     async (req) =>
       presentInvitation(
-        await invitations.revoke(principalOf(req), req.params.org_id, req.params.invitation_id),
+        await invitations.revoke(principalOf(req), req.params.org_id, req.params.invitation_id, auditOf(req)),
       ),
   );
 
@@ -119,7 +120,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitat
     async (req, reply) =>
       presentInvitation(
         await withRetryAfter(reply, () =>
-          invitations.resend(principalOf(req), req.params.org_id, req.params.invitation_id),
+          invitations.resend(principalOf(req), req.params.org_id, req.params.invitation_id, auditOf(req)),
         ),
       ),
   );

@@ -19,6 +19,8 @@ import { hashToken, newApiKeyToken, newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { addHours, nowIso } from '../domain/time.ts';
 import { insertApiKey } from '../api-keys/api-keys.repository.ts';
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import type { MailWorker } from '../mail/mail.worker.ts';
 import { cancelPendingForInvitation, enqueueMessage } from '../mail/outbox.repository.ts';
 import { insertMember } from '../members/members.repository.ts';
@@ -115,7 +117,12 @@ export class InvitationsService {
   }
 
   /** Validates the whole batch, then writes every invitation, membership and email in one transaction. */
-  async create(principal: Principal, orgId: string, entries: InvitationInput[]): Promise<InvitationRow[]> {
+  async create(
+    principal: Principal,
+    orgId: string,
+    entries: InvitationInput[],
+    ctx: AuditContext,
+  ): Promise<InvitationRow[]> {
     if (entries.length === 0) throw badRequest('invitations must contain at least one entry');
     if (entries.length > 100) throw badRequest('invitations may contain at most 100 entries per request');
     const seen = new Set<string>();
@@ -219,6 +226,18 @@ export class InvitationsService {
           queued.push(await enqueueMessage(trx, msg, this.messageDomain));
           out.push(row);
         }
+        // One request, one event, listing every invitation it made.
+        await appendAuditEvent(
+          trx,
+          ctx.event({
+            action: 'invitation.created',
+            orgId,
+            target: { type: 'invitation', id: out.map((r) => r.id).join(',') },
+            changes: {
+              invitations: out.map((r) => ({ id: r.id, email: r.email, role: r.role, status: r.status })),
+            },
+          }),
+        );
         return out;
       });
     } catch (err) {
@@ -251,7 +270,12 @@ export class InvitationsService {
   }
 
   /** Revokes a pending (or expired) invitation: its link stops working and an unsent email is cancelled. */
-  async revoke(principal: Principal, orgId: string, invitationId: string): Promise<InvitationRow> {
+  async revoke(
+    principal: Principal,
+    orgId: string,
+    invitationId: string,
+    ctx: AuditContext,
+  ): Promise<InvitationRow> {
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
       authorize('invitation:revoke', await this.access.subjectFor(principal, orgId, undefined, trx));
@@ -260,7 +284,16 @@ export class InvitationsService {
       if (inv.status === 'accepted') {
         throw conflict('the invitation was already accepted; remove the member instead');
       }
-      if (inv.status === 'revoked') return inv;
+      const event = ctx.event({
+        action: 'invitation.revoked',
+        orgId,
+        target: { type: 'invitation', id: inv.id },
+        changes: { email: inv.email, role: inv.role, already_revoked: inv.status === 'revoked' || undefined },
+      });
+      if (inv.status === 'revoked') {
+        await appendAuditEvent(trx, event);
+        return inv;
+      }
       const now = nowIso();
       const updated: InvitationRow = {
         ...inv,
@@ -282,12 +315,18 @@ export class InvitationsService {
         .where('id', '=', inv.id)
         .execute();
       await cancelPendingForInvitation(trx, inv.id);
+      await appendAuditEvent(trx, event);
       return updated;
     });
   }
 
   /** Sends a pending or expired invitation again: a new link, a fresh expiry; the old link stops working. */
-  async resend(principal: Principal, orgId: string, invitationId: string): Promise<InvitationRow> {
+  async resend(
+    principal: Principal,
+    orgId: string,
+    invitationId: string,
+    audit: AuditContext,
+  ): Promise<InvitationRow> {
     const queued: OutboxRow[] = [];
     let row: InvitationRow;
     try {
@@ -337,6 +376,15 @@ export class InvitationsService {
             this.messageDomain,
           ),
         );
+        await appendAuditEvent(
+          trx,
+          audit.event({
+            action: 'invitation.resent',
+            orgId,
+            target: { type: 'invitation', id: inv.id },
+            changes: { email: inv.email, expires_at: updated.expires_at },
+          }),
+        );
         return updated;
       });
     } catch (err) {
@@ -369,7 +417,11 @@ export class InvitationsService {
    * invited role, marks the invitation accepted, and returns a first personal API key (shown once).
    * If an account with the address appeared meanwhile, that account joins instead (no key is minted).
    */
-  async accept(token: string, input?: { name: string; password: string }): Promise<JoinResult> {
+  async accept(
+    token: string,
+    input?: { name: string; password: string },
+    request: { requestId: string | null; clientAddr: string | null } = { requestId: null, clientAddr: null },
+  ): Promise<JoinResult> {
     let account: { name: string; passwordHash: string } | undefined;
     if (input) {
       const name = input.name.trim();
@@ -432,6 +484,21 @@ export class InvitationsService {
           .where('status', '=', 'pending')
           .executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) throw new AppError('GONE', 'this invitation is no longer valid');
+        // The person following the link is the actor (no key was used).
+        const ctx = new AuditContext(
+          { type: 'user', id: user.id, email: user.email, key_id: null },
+          request.requestId,
+          request.clientAddr,
+        );
+        await appendAuditEvent(
+          trx,
+          ctx.event({
+            action: 'invitation.accepted',
+            orgId: inv.org_id,
+            target: { type: 'invitation', id: inv.id },
+            changes: { email: inv.email, role: inv.role, account_created: !existed, member_added: !already },
+          }),
+        );
         if (existed) return { kind: 'existing_account', email: user.email, orgId: org.id, orgName: org.name };
         const apiKey = newApiKeyToken();
         await insertApiKey(trx, {

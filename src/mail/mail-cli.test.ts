@@ -9,6 +9,7 @@ import { buildWorld } from '../../test/helpers/factories.ts';
 import { openDatabase } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createServices } from '../services.ts';
+import { AuditContext } from '../audit/audit.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -26,6 +27,7 @@ test('`orgplane mail list` and `mail show ID` let a local user read the outbox a
       { kind: 'user', userId: w.admin.id, keyId: w.admin.keyId },
       w.orgA.id,
       [{ email: 'cli-reader@example.com', role: 'member' }],
+      AuditContext.operator(),
     );
     assert.ok(inv);
   } finally {

@@ -22,6 +22,7 @@ import type { Config } from '../config.ts';
 import { openDatabase, type Db } from '../db/connect.ts';
 import { createServices } from '../services.ts';
 import { backoffMs, isPermanent } from './mail.worker.ts';
+import { AuditContext } from '../audit/audit.ts';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -263,6 +264,7 @@ describe('mail outbox: several server processes share one outbox, and restarts l
         principal,
         w.orgA.id,
         emails.slice(i, i + 20).map((email) => ({ email, role: 'member' })),
+        AuditContext.operator(),
       );
     }
     await writer.stop();
@@ -305,9 +307,12 @@ describe('mail outbox: several server processes share one outbox, and restarts l
     try {
       s.start();
       const w = await buildWorld(s);
-      await s.invitations.create({ kind: 'user', userId: w.admin.id, keyId: w.admin.keyId }, w.orgA.id, [
-        { email: 'local@example.com', role: 'member' },
-      ]);
+      await s.invitations.create(
+        { kind: 'user', userId: w.admin.id, keyId: w.admin.keyId },
+        w.orgA.id,
+        [{ email: 'local@example.com', role: 'member' }],
+        AuditContext.operator(),
+      );
       assert.equal(await s.mail.drain(), 0);
       const rows = await s.mail.list();
       assert.equal(rows.length, 1);

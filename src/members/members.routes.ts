@@ -1,6 +1,7 @@
 // Organization members: list, read, change role, remove; plus the seed's PATCH /organizations/members/{member_id}.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { auditOf } from '../http/audit.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { EmptyResponseSchema, ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { MembersService } from './members.service.ts';
@@ -71,7 +72,13 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ members: MembersService 
     },
     async (req) =>
       presentMember(
-        await members.updateRole(principalOf(req), req.params.org_id, req.params.member_id, req.body.role),
+        await members.updateRole(
+          principalOf(req),
+          req.params.org_id,
+          req.params.member_id,
+          req.body.role,
+          auditOf(req),
+        ),
       ),
   );
 
@@ -89,7 +96,12 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ members: MembersService 
     },
     async (req) =>
       presentMember(
-        await members.updateRoleByMemberId(principalOf(req), req.params.member_id, req.body.role),
+        await members.updateRoleByMemberId(
+          principalOf(req),
+          req.params.member_id,
+          req.body.role,
+          auditOf(req),
+        ),
       ),
   );
 
@@ -105,7 +117,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ members: MembersService 
       },
     },
     async (req) => {
-      await members.remove(principalOf(req), req.params.org_id, req.params.member_id);
+      await members.remove(principalOf(req), req.params.org_id, req.params.member_id, auditOf(req));
       return {};
     },
   );

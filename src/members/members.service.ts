@@ -1,6 +1,6 @@
 // Membership use cases: list, read, change role, remove; the last admin is always kept.
 import type { Db } from '../db/connect.ts';
-import { isUniqueViolation, retrying, withTransaction } from '../db/connect.ts';
+import { isUniqueViolation, withTransaction } from '../db/connect.ts';
 import { MEMBER_ROLES, type MemberRole, type MemberRow } from '../db/schema.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
 import { newUuid } from '../domain/ids.ts';
@@ -10,6 +10,8 @@ import { authorize, can } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import {
   countAdmins,
   deleteMember,
@@ -136,70 +138,106 @@ export class MembersService {
     orgId: string,
     memberId: string,
     requested: string,
+    ctx: AuditContext,
   ): Promise<MemberRow> {
     const role = parseRole(requested);
     if (this.db.dialect === 'postgres')
-      return this.updateRoleInOneStatement(principal, orgId, memberId, role);
+      return this.updateRoleInOneStatement(principal, orgId, memberId, role, ctx);
     return withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
       authorize('member:update', await this.access.subjectFor(principal, orgId, undefined, trx));
       const m = await findMember(trx, orgId, memberId);
       if (!m) throw notFound('member');
-      if (m.role === role) return m;
+      const event = ctx.event({
+        action: 'member.role_changed',
+        orgId,
+        target: { type: 'member', id: m.id },
+        changes: { user_id: m.user_id, email: m.email, role: { from: m.role, to: role } },
+      });
+      if (m.role === role) {
+        await appendAuditEvent(trx, event);
+        return m;
+      }
       if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
         throw conflict(LAST_ADMIN_ROLE);
       }
       await updateMemberRole(trx, memberId, role);
+      await appendAuditEvent(trx, event);
       return { ...m, role };
     });
   }
 
   /**
-   * PostgreSQL: the same steps in one round trip (migration 0011's function): the organization
-   * lock, the caller's role under it, the member, the last-admin check and the write. The policy
-   * still decides: the function is given the roles the policy allows, and a refusal is explained
-   * by the policy from the role the function read.
+   * PostgreSQL: migration 0011's function does the organization lock, the caller's role under it,
+   * the member, the last-admin check and the write in one statement. The policy still decides:
+   * the function is given the roles the policy allows, and a refusal is explained by the policy
+   * from the role the function read. It runs inside a transaction with the audit event, so the
+   * change and its event commit together; the member's previous role is read under the same lock
+   * first (the lock is the organization row's, held to commit, so the function's own lock is free).
    */
   private async updateRoleInOneStatement(
     principal: Principal,
     orgId: string,
     memberId: string,
     role: MemberRole,
+    ctx: AuditContext,
   ): Promise<MemberRow> {
     let callerUserId: string | null = null;
     if (principal.kind === 'user') callerUserId = principal.userId;
     // Keys: the decision needs no role, so it is made before the lock.
     else authorize('member:update', await this.access.subjectFor(principal, orgId));
-    const r = await retrying(() =>
-      setMemberRoleLocked(this.db.kysely, {
+    return withTransaction(this.db, async (trx) => {
+      await lockOrganization(trx, orgId);
+      const before = await findMember(trx, orgId, memberId);
+      const r = await setMemberRoleLocked(trx, {
         orgId,
         callerUserId,
         memberId,
         role,
         allowedRoles: ALLOWED_TO_UPDATE,
-      }),
-    );
-    switch (r.outcome) {
-      case 'denied':
-        authorize('member:update', { kind: 'user', role: r.callerRole });
-        throw new Error('unreachable: the policy allows the role the function refused');
-      case 'not_found':
-        throw notFound('member');
-      case 'last_admin':
-        throw conflict(LAST_ADMIN_ROLE);
-      case 'unchanged':
-      case 'updated':
-        if (!r.member) throw new Error('orgplane_set_member_role: no member row');
-        return r.member;
-    }
+      });
+      switch (r.outcome) {
+        case 'denied':
+          authorize('member:update', { kind: 'user', role: r.callerRole });
+          throw new Error('unreachable: the policy allows the role the function refused');
+        case 'not_found':
+          throw notFound('member');
+        case 'last_admin':
+          throw conflict(LAST_ADMIN_ROLE);
+        case 'unchanged':
+        case 'updated': {
+          if (!r.member) throw new Error('orgplane_set_member_role: no member row');
+          const m = r.member;
+          await appendAuditEvent(
+            trx,
+            ctx.event({
+              action: 'member.role_changed',
+              orgId,
+              target: { type: 'member', id: m.id },
+              changes: {
+                user_id: m.user_id,
+                email: m.email,
+                role: { from: before?.role ?? (r.outcome === 'unchanged' ? role : null), to: role },
+              },
+            }),
+          );
+          return m;
+        }
+      }
+    });
   }
 
   /** The seed's path PATCH /organizations/members/{member_id}: the organization comes from the member. */
-  async updateRoleByMemberId(principal: Principal, memberId: string, requested: string): Promise<MemberRow> {
+  async updateRoleByMemberId(
+    principal: Principal,
+    memberId: string,
+    requested: string,
+    ctx: AuditContext,
+  ): Promise<MemberRow> {
     const orgId = await findMemberOrg(this.db.kysely, memberId);
     if (!orgId) throw notFound('member');
     try {
-      return await this.updateRole(principal, orgId, memberId, requested);
+      return await this.updateRole(principal, orgId, memberId, requested, ctx);
     } catch (err) {
       // Outsiders learn nothing about which member ids exist.
       if (err instanceof AppError && err.code === 'NOT_FOUND') throw notFound('member');
@@ -208,18 +246,27 @@ export class MembersService {
   }
 
   /** Removes a member (admins), or the caller's own membership (leaving). Never the last admin. */
-  async remove(principal: Principal, orgId: string, memberId: string): Promise<void> {
+  async remove(principal: Principal, orgId: string, memberId: string, ctx: AuditContext): Promise<void> {
     await withTransaction(this.db, async (trx) => {
       await lockOrganization(trx, orgId);
       const subject = await this.access.subjectFor(principal, orgId, undefined, trx);
       const m = await findMember(trx, orgId, memberId);
-      const self = principal.kind === 'user' && m?.user_id === principal.userId;
-      authorize(self ? 'member:leave' : 'member:remove', subject);
+      const action = removeAction(principal, m);
+      authorize(action, subject);
       if (!m) throw notFound('member');
       if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
         throw conflict('cannot remove the only admin of the organization; make another member admin first');
       }
       await deleteMember(trx, memberId);
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: action === 'member:leave' ? 'member.left' : 'member.removed',
+          orgId,
+          target: { type: 'member', id: m.id },
+          changes: { user_id: m.user_id, email: m.email, role: m.role },
+        }),
+      );
     });
   }
 
@@ -250,7 +297,12 @@ export class MembersService {
   }
 
   /** Operator path (CLI) and invitations: adds an existing user with a role. */
-  async add(orgId: string, email: string, requested: string): Promise<MemberRow> {
+  async add(
+    orgId: string,
+    email: string,
+    requested: string,
+    ctx = AuditContext.operator(),
+  ): Promise<MemberRow> {
     const role = parseRole(requested);
     const k = this.db.kysely;
     const user = await findUserByEmail(k, email);
@@ -266,11 +318,30 @@ export class MembersService {
       joined_at: nowIso(),
     };
     try {
-      await insertMember(k, row);
+      await withTransaction(this.db, async (trx) => {
+        await insertMember(trx, row);
+        await appendAuditEvent(
+          trx,
+          ctx.event({
+            action: 'member.added',
+            orgId,
+            target: { type: 'member', id: row.id },
+            changes: { user_id: row.user_id, email: row.email, role },
+          }),
+        );
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`${email} is already a member of ${orgId}`);
       throw err;
     }
     return row;
   }
+}
+
+/** Which rule decides removing a member: leaving (the caller's own membership) or removing someone. */
+export function removeAction(
+  principal: Principal,
+  member: Pick<MemberRow, 'user_id'> | undefined,
+): 'member:leave' | 'member:remove' {
+  return principal.kind === 'user' && member?.user_id === principal.userId ? 'member:leave' : 'member:remove';
 }

@@ -2,6 +2,7 @@
 // GET /organizations/{org_id}/capabilities (extensions).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { auditOf } from '../http/audit.ts';
 import { forbidden } from '../domain/errors.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
@@ -61,7 +62,9 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
       },
     },
     async (req) =>
-      presentOrganization(await organizations.update(principalOf(req), req.params.org_id, req.body)),
+      presentOrganization(
+        await organizations.update(principalOf(req), req.params.org_id, req.body, auditOf(req)),
+      ),
   );
 
   app.post(
@@ -82,7 +85,7 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
       },
     },
     async (req, reply) => {
-      const org = await organizations.create(principalOf(req), req.body);
+      const org = await organizations.create(principalOf(req), req.body, auditOf(req));
       return reply.code(201).send(presentOrganization(org));
     },
   );

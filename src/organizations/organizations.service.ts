@@ -36,6 +36,8 @@ export interface Capabilities {
   regions: { ids: readonly string[]; default: string };
   actions: Record<Action, Capability>;
 }
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 
 export function slugify(name: string): string {
   const s = name
@@ -116,6 +118,7 @@ export class OrganizationsService {
     principal: Principal,
     orgId: string,
     input: { max_api_key_lifetime_days?: number | null | undefined },
+    ctx: AuditContext,
   ): Promise<OrganizationRow> {
     return withTransaction(this.db, async (trx) => {
       authorize('organization:update', await this.access.subjectFor(principal, orgId, undefined, trx));
@@ -129,22 +132,32 @@ export class OrganizationsService {
       }
       const org = await findOrganization(trx, orgId);
       if (!org) throw notFound('organization');
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'organization.updated',
+          orgId,
+          target: { type: 'organization', id: orgId },
+          changes: { max_api_key_lifetime_days: input.max_api_key_lifetime_days },
+        }),
+      );
       return org;
     });
   }
 
   /** Extension: a personal key creates an organization with its user as the only admin. */
-  async create(principal: Principal, input: { name: string }): Promise<OrganizationRow> {
+  async create(principal: Principal, input: { name: string }, ctx: AuditContext): Promise<OrganizationRow> {
     authorize('organization:create', accountSubject(principal));
     if (principal.kind !== 'user') throw new Error('unreachable: policy admits users only');
     // Always the free plan: plans are the operator's (createForEmail, setPlan).
-    return this.createWithAdmin(principal.userId, { name: input.name, plan: 'free' });
+    return this.createWithAdmin(principal.userId, { name: input.name, plan: 'free' }, ctx);
   }
 
   /** Creates an organization and makes userId its admin, in one transaction. */
   async createWithAdmin(
     userId: string,
     input: { name: string; plan?: Plan | undefined },
+    ctx = AuditContext.operator(),
   ): Promise<OrganizationRow> {
     const name = input.name.trim();
     if (!name) throw badRequest('name must not be empty');
@@ -174,6 +187,16 @@ export class OrganizationsService {
         email: user.email_lower,
         joined_at: now,
       });
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'organization.created',
+          status: 201,
+          orgId: id,
+          target: { type: 'organization', id },
+          changes: { name, plan, admin: { user_id: userId, email: user.email_lower } },
+        }),
+      );
       return org;
     });
   }
@@ -188,13 +211,26 @@ export class OrganizationsService {
     return this.createWithAdmin(user.id, input);
   }
 
-  async setPlan(orgId: string, plan: Plan): Promise<OrganizationRow> {
+  async setPlan(orgId: string, plan: Plan, ctx = AuditContext.operator()): Promise<OrganizationRow> {
     if (!PLANS.includes(plan)) throw badRequest(`plan must be one of ${PLANS.join(', ')}`);
-    await this.db.kysely
-      .updateTable('organizations')
-      .set({ plan, updated_at: nowIso() })
-      .where('id', '=', orgId)
-      .execute();
+    await withTransaction(this.db, async (trx) => {
+      const before = await findOrganization(trx, orgId);
+      if (!before) return;
+      await trx
+        .updateTable('organizations')
+        .set({ plan, updated_at: nowIso() })
+        .where('id', '=', orgId)
+        .execute();
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'organization.updated',
+          orgId,
+          target: { type: 'organization', id: orgId },
+          changes: { plan: { from: before.plan, to: plan } },
+        }),
+      );
+    });
     const org = await findOrganization(this.db.kysely, orgId);
     if (!org) throw notFound('organization');
     return org;

@@ -250,6 +250,20 @@ export const RULES = {
     method: 'DELETE',
     path: "/organizations/{org_id}/members/{member_id} (the caller's own membership)",
   },
+  'audit_log:read': {
+    scope: 'organization',
+    allow: ['admin', 'org_key'],
+    what: 'read the audit log',
+    method: 'GET',
+    path: '/organizations/{org_id}/audit_log (extension)',
+  },
+  'access:explain': {
+    scope: 'organization',
+    allow: ['admin', 'org_key'],
+    what: 'explain access decisions',
+    method: 'POST',
+    path: '/organizations/{org_id}/access/explain (extension)',
+  },
   'invitation:list': {
     scope: 'organization',
     allow: ORG_WRITERS,
@@ -405,33 +419,60 @@ export const RULES = {
 
 export type Action = keyof typeof RULES;
 
-export type Decision = { allow: true } | { allow: false; code: 'FORBIDDEN' | 'NOT_FOUND'; message: string };
+/**
+ * rule: which clause of RULES decided, as "<action>: <clause>" (shown by access/explain);
+ * reason: one sentence.
+ */
+export type Decision =
+  | { allow: true; rule: string; reason: string }
+  | { allow: false; code: 'FORBIDDEN' | 'NOT_FOUND'; message: string; rule: string };
 
-const ALLOW: Decision = { allow: true };
+const GRANTEE_NAMES: Record<Grantee, string> = {
+  user: 'any user',
+  admin: 'organization admins',
+  member: 'organization members',
+  editor: 'organization editors',
+  viewer: 'organization viewers',
+  collaborator: 'organization collaborators',
+  shared: 'people the project is shared with',
+  org_key: 'organization API keys',
+  project_key: 'project-scoped API keys',
+};
 
 /** Pure decision: no I/O, so it can be enumerated into docs/permissions.md and unit-tested. */
 export function decide(action: Action, subject: Subject): Decision {
   const rule: Rule = RULES[action];
   const allowed = rule.allow;
-  const notFound = (what: string): Decision => ({
+  const allow = (grantee: Grantee): Decision => ({
+    allow: true,
+    rule: `${action}: allow ${grantee}`,
+    reason: `${GRANTEE_NAMES[grantee]} may ${rule.what}`,
+  });
+  const notFound = (what: string, clause: string, message?: string): Decision => ({
     allow: false,
     code: 'NOT_FOUND',
-    message: `${what} not found`,
+    message: message ?? `${what} not found`,
+    rule: `${action}: ${clause}`,
   });
-  const forbidden = (message: string): Decision => ({ allow: false, code: 'FORBIDDEN', message });
+  const forbidden = (message: string, clause: string): Decision => ({
+    allow: false,
+    code: 'FORBIDDEN',
+    message,
+    rule: `${action}: ${clause}`,
+  });
 
   if (rule.scope === 'account') {
-    if (allowed.includes(subject.kind)) return ALLOW;
+    if (allowed.includes(subject.kind)) return allow(subject.kind);
     if (rule.keysNotFound && subject.kind !== 'user') {
-      return {
-        allow: false,
-        code: 'NOT_FOUND',
-        message:
-          subject.kind === 'project_key' ? MESSAGES.projectKeyOutsideProject : MESSAGES.orgKeyHasNoUser,
-      };
+      return notFound(
+        '',
+        `${subject.kind} on an account-level action (hidden as not found)`,
+        subject.kind === 'project_key' ? MESSAGES.projectKeyOutsideProject : MESSAGES.orgKeyHasNoUser,
+      );
     }
     return forbidden(
       subject.kind === 'project_key' ? MESSAGES.projectKeyNotAllowed : MESSAGES.orgKeyNotAllowed,
+      `deny ${subject.kind} (account-level)`,
     );
   }
   const resource = rule.scope === 'project' ? 'project' : 'organization';
@@ -439,29 +480,37 @@ export function decide(action: Action, subject: Subject): Decision {
     case 'user': {
       const { role } = subject;
       if (rule.scope === 'project') {
-        if (subject.shared === true && allowed.includes('shared')) return ALLOW;
-        if (role !== null && allowed.includes(role)) return ALLOW;
+        if (subject.shared === true && allowed.includes('shared')) return allow('shared');
+        if (role !== null && allowed.includes(role)) return allow(role);
         // A project neither in reach of the role nor shared does not exist for this caller.
-        if ((role === null || role === 'collaborator') && subject.shared !== true) return notFound(resource);
-        return forbidden(refusal(rule, role));
+        if ((role === null || role === 'collaborator') && subject.shared !== true) {
+          return notFound(resource, `${role ?? 'not a member'}, not shared (hidden as not found)`);
+        }
+        return forbidden(refusal(rule, role), `deny ${role ?? 'shared'}`);
       }
       // Not a member: the organization and its projects do not exist for this caller.
-      if (role === null) return notFound(resource);
-      if (allowed.includes(role)) return ALLOW;
-      return forbidden(refusal(rule, role));
+      if (role === null) return notFound(resource, 'not a member (hidden as not found)');
+      if (allowed.includes(role)) return allow(role);
+      return forbidden(refusal(rule, role), `deny ${role}`);
     }
     case 'org_key':
-      if (!subject.sameOrg) return notFound(resource);
-      return allowed.includes('org_key') ? ALLOW : forbidden(MESSAGES.orgKeyNotAllowed);
+      if (!subject.sameOrg) return notFound(resource, 'key of another organization (hidden as not found)');
+      return allowed.includes('org_key')
+        ? allow('org_key')
+        : forbidden(MESSAGES.orgKeyNotAllowed, 'deny org_key');
     case 'project_key':
-      if (!subject.sameOrg) return notFound(resource);
+      if (!subject.sameOrg) return notFound(resource, 'key of another organization (hidden as not found)');
       if (rule.scope === 'project') {
-        if (subject.sameProject !== true) return notFound('project');
+        if (subject.sameProject !== true) {
+          return notFound('project', 'project-scoped key outside its project (hidden as not found)');
+        }
         return allowed.includes('project_key')
-          ? ALLOW
-          : forbidden(rule.projectKeyMessage ?? MESSAGES.projectKeyNotAllowed);
+          ? allow('project_key')
+          : forbidden(rule.projectKeyMessage ?? MESSAGES.projectKeyNotAllowed, 'deny project_key');
       }
-      return allowed.includes('project_key') ? ALLOW : forbidden(MESSAGES.projectKeyNotAllowed);
+      return allowed.includes('project_key')
+        ? allow('project_key')
+        : forbidden(MESSAGES.projectKeyNotAllowed, 'deny project_key');
   }
 }
 

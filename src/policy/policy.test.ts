@@ -14,6 +14,7 @@ test('outsiders get 404, members 403 on admin actions, org keys the message clie
     allow: false,
     code: 'NOT_FOUND',
     message: 'organization not found',
+    rule: 'member:update: not a member (hidden as not found)',
   });
   assert.equal(decide('member:update', { kind: 'user', role: 'member' }).allow, false);
   assert.equal(decide('member:update', { kind: 'org_key', sameOrg: true }).allow, true);
@@ -27,20 +28,26 @@ test('outsiders get 404, members 403 on admin actions, org keys the message clie
   );
 });
 
+/** The decision without its rule clause (the clauses are checked by access/explain tests). */
+function withoutRule(...args: Parameters<typeof decide>): Record<string, unknown> {
+  const { rule: _rule, ...rest } = decide(...args);
+  return rest;
+}
+
 test('every role: refusals say why; grants decide project rows only; collaborators without one get 404', () => {
-  assert.deepEqual(decide('project:update', { kind: 'user', role: 'viewer', shared: false }), {
+  assert.deepEqual(withoutRule('project:update', { kind: 'user', role: 'viewer', shared: false }), {
     allow: false,
     code: 'FORBIDDEN',
     message:
       'viewers have read-only access: only organization admins, members and editors (and users the project is shared with) can update projects',
   });
-  assert.deepEqual(decide('member:list', { kind: 'user', role: 'collaborator' }), {
+  assert.deepEqual(withoutRule('member:list', { kind: 'user', role: 'collaborator' }), {
     allow: false,
     code: 'FORBIDDEN',
     message:
       'collaborators have no organization-level access: only organization admins, members, editors and viewers can list members',
   });
-  assert.deepEqual(decide('project:read', { kind: 'user', role: 'collaborator', shared: false }), {
+  assert.deepEqual(withoutRule('project:read', { kind: 'user', role: 'collaborator', shared: false }), {
     allow: false,
     code: 'NOT_FOUND',
     message: 'project not found',

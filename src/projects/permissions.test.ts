@@ -11,6 +11,7 @@ import {
   type World,
 } from '../../test/helpers/factories.ts';
 import { assertMatchesSpec } from '../../test/helpers/spec.ts';
+import { AuditContext } from '../audit/audit.ts';
 
 const PRINCIPALS = ['P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11', 'P2', 'P1', 'P0'] as const;
 type P = (typeof PRINCIPALS)[number];
@@ -50,6 +51,7 @@ describe('project permission matrix', () => {
       w.orgA.id,
       { destination_org_id: orgC, project_ids: [a3] },
       false,
+      AuditContext.operator(),
     );
     personal = await createProjectRecord(s, null, w.admin.id, 'mine');
     const op = await t.db.kysely

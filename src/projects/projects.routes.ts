@@ -1,6 +1,7 @@
 // /projects: list, create, read, update, delete, recover; operations; transfers between organizations.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../domain/errors.ts';
+import { auditOf } from '../http/audit.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
 import type { ProjectsService } from './projects.service.ts';
@@ -109,7 +110,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req, reply) => {
-      const r = await projects.create(principalOf(req), req.body.project);
+      const r = await projects.create(principalOf(req), req.body.project, auditOf(req));
       const p = r.project;
       return reply.code(201).send({
         project: presentProject({ ...p, permission: r.permission }),
@@ -165,7 +166,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
     },
     async (req) => ({
       project: presentProject(
-        await projects.update(principalOf(req), req.params.project_id, req.body.project),
+        await projects.update(principalOf(req), req.params.project_id, req.body.project, auditOf(req)),
       ),
       operations: [],
     }),
@@ -183,7 +184,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req) => ({
-      project: presentProject(await projects.remove(principalOf(req), req.params.project_id)),
+      project: presentProject(await projects.remove(principalOf(req), req.params.project_id, auditOf(req))),
     }),
   );
 
@@ -199,7 +200,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req) => {
-      const p = await projects.recover(principalOf(req), req.params.project_id);
+      const p = await projects.recover(principalOf(req), req.params.project_id, auditOf(req));
       return { project: presentProject(p), branches: [presentBranch(p)] };
     },
   );
@@ -242,6 +243,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
         req.params.source_org_id,
         req.body,
         req.query.dry_run,
+        auditOf(req),
       );
       return transferReply(report, req.query.dry_run);
     },
@@ -261,7 +263,12 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req) => {
-      const report = await transfers.fromPersonalAccount(principalOf(req), req.body, req.query.dry_run);
+      const report = await transfers.fromPersonalAccount(
+        principalOf(req),
+        req.body,
+        req.query.dry_run,
+        auditOf(req),
+      );
       return transferReply(report, req.query.dry_run);
     },
   );

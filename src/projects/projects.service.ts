@@ -40,6 +40,8 @@ import {
   type ProjectUpdate,
 } from './projects.schemas.ts';
 import { DEFAULT_REGION, isRegion, REGIONS } from './regions.ts';
+import { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 
 /** One message for every cursor the caller cannot use: missing, malformed or another tenant's. */
 export const INVALID_CURSOR = 'cursor is not valid: pass pagination.cursor from the previous page';
@@ -200,7 +202,7 @@ export class ProjectsService {
     };
   }
 
-  async create(principal: Principal, input: ProjectCreate): Promise<CreatedProjectResult> {
+  async create(principal: Principal, input: ProjectCreate, ctx: AuditContext): Promise<CreatedProjectResult> {
     const k = this.db.kysely;
     const orgId = this.orgFor(principal, input.org_id);
     const subject = await this.access.subjectFor(principal, orgId);
@@ -216,7 +218,7 @@ export class ProjectsService {
         .executeTakeFirstOrThrow();
       ownerId = key.created_by;
     }
-    const created = await this.createRecord(orgId, ownerId, input);
+    const created = await this.createRecord(orgId, ownerId, input, ctx);
     return { ...created, permission: levelFor(principal, created.project, subject) };
   }
 
@@ -229,6 +231,7 @@ export class ProjectsService {
     orgId: string | null,
     ownerId: string,
     input: ProjectCreate,
+    ctx = AuditContext.operator(),
   ): Promise<CreatedProjectResult> {
     const region = input.region_id ?? DEFAULT_REGION;
     if (!isRegion(region))
@@ -305,6 +308,22 @@ export class ProjectsService {
         updated_at: now,
       }));
       await insertOperations(trx, operations);
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'project.created',
+          status: 201,
+          orgId,
+          userId: ownerId,
+          target: { type: 'project', id },
+          changes: {
+            name: project.name,
+            region_id: region,
+            pg_version: project.pg_version,
+            owner_id: ownerId,
+          },
+        }),
+      );
       return {
         project,
         operations,
@@ -317,7 +336,12 @@ export class ProjectsService {
     return this.load(this.db.kysely, principal, projectId, 'project:read');
   }
 
-  async update(principal: Principal, projectId: string, patch: ProjectUpdate): Promise<ProjectView> {
+  async update(
+    principal: Principal,
+    projectId: string,
+    patch: ProjectUpdate,
+    ctx: AuditContext,
+  ): Promise<ProjectView> {
     return withTransaction(this.db, async (trx) => {
       const p = await this.load(trx, principal, projectId, 'project:update');
       const changes: Partial<ProjectRow> = { updated_at: nowIso() };
@@ -335,28 +359,50 @@ export class ProjectsService {
         );
       }
       await trx.updateTable('projects').set(changes).where('id', '=', p.id).execute();
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'project.updated',
+          orgId: p.org_id,
+          userId: p.owner_id,
+          target: { type: 'project', id: p.id },
+          changes: { ...patch },
+        }),
+      );
       return { ...p, ...changes };
     });
   }
 
   /** Soft delete; deleting a deleted project answers it again (Neon answers 200 too). */
-  async remove(principal: Principal, projectId: string): Promise<ProjectView> {
-    const k = this.db.kysely;
-    const p = await this.load(k, principal, projectId, 'project:delete', { deleted: 'include' });
-    if (p.deleted_at !== null) return p;
-    const now = nowIso();
-    await k
-      .updateTable('projects')
-      .set({ deleted_at: now, updated_at: now })
-      .where('id', '=', p.id)
-      .where('deleted_at', 'is', null)
-      .execute();
-    const row = (await findProject(k, p.id)) ?? { ...p, deleted_at: now, updated_at: now };
-    return { ...row, permission: p.permission };
+  async remove(principal: Principal, projectId: string, ctx: AuditContext): Promise<ProjectView> {
+    return withTransaction(this.db, async (k) => {
+      const p = await this.load(k, principal, projectId, 'project:delete', { deleted: 'include' });
+      const event = ctx.event({
+        action: 'project.deleted',
+        orgId: p.org_id,
+        userId: p.owner_id,
+        target: { type: 'project', id: p.id },
+        changes: { name: p.name, already_deleted: p.deleted_at !== null || undefined },
+      });
+      if (p.deleted_at !== null) {
+        await appendAuditEvent(k, event);
+        return p;
+      }
+      const now = nowIso();
+      await k
+        .updateTable('projects')
+        .set({ deleted_at: now, updated_at: now })
+        .where('id', '=', p.id)
+        .where('deleted_at', 'is', null)
+        .execute();
+      await appendAuditEvent(k, event);
+      const row = (await findProject(k, p.id)) ?? { ...p, deleted_at: now, updated_at: now };
+      return { ...row, permission: p.permission };
+    });
   }
 
   /** Undoes a delete within the recovery window; the plan's limit applies as for a new project. */
-  async recover(principal: Principal, projectId: string): Promise<ProjectView> {
+  async recover(principal: Principal, projectId: string, ctx: AuditContext): Promise<ProjectView> {
     return withTransaction(this.db, async (trx) => {
       const first = await findProject(trx, projectId);
       if (first?.org_id) await lockOrganization(trx, first.org_id);
@@ -390,6 +436,16 @@ export class ProjectsService {
         .set({ deleted_at: null, updated_at: now })
         .where('id', '=', p.id)
         .execute();
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'project.recovered',
+          orgId: p.org_id,
+          userId: p.owner_id,
+          target: { type: 'project', id: p.id },
+          changes: { name: p.name },
+        }),
+      );
       return { ...p, deleted_at: null, updated_at: now };
     });
   }
@@ -407,7 +463,12 @@ export class ProjectsService {
   }
 
   /** Operator path (CLI): records or removes an integration, so transfer refusals are testable. */
-  async setIntegration(projectId: string, integration: string, present: boolean): Promise<ApplicationType[]> {
+  async setIntegration(
+    projectId: string,
+    integration: string,
+    present: boolean,
+    ctx = AuditContext.operator(),
+  ): Promise<ApplicationType[]> {
     if (!(APPLICATION_TYPES as readonly string[]).includes(integration)) {
       throw badRequest(`integration must be one of ${APPLICATION_TYPES.join(', ')}`);
     }
@@ -417,6 +478,16 @@ export class ProjectsService {
       const current = integrationsOf(p).filter((i) => i !== integration);
       const next = present ? [...current, integration as ApplicationType].sort() : current;
       await setIntegrations(trx, p.id, JSON.stringify(next));
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'project.updated',
+          orgId: p.org_id,
+          userId: p.owner_id,
+          target: { type: 'project', id: p.id },
+          changes: { integrations: { from: integrationsOf(p), to: next } },
+        }),
+      );
       return next;
     });
   }

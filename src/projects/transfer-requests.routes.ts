@@ -8,6 +8,7 @@ import { toWireTime } from '../domain/time.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, NeonIdSchema, TimestampSchema, UuidSchema } from '../http/common-schemas.ts';
 import type { TransferRequestsService } from './transfer-requests.service.ts';
+import { auditOf } from '../http/audit.ts';
 
 const CreateBodySchema = Type.Object({
   // Neon sets no bounds; one second to one year keeps the expiry representable and meaningful.
@@ -68,7 +69,12 @@ export const transferRequestsRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (req, reply) => {
-      const r = await transferRequests.create(principalOf(req), req.params.project_id, req.body.ttl_seconds);
+      const r = await transferRequests.create(
+        principalOf(req),
+        req.params.project_id,
+        req.body.ttl_seconds,
+        auditOf(req),
+      );
       return reply.code(201).send({
         id: r.id,
         project_id: r.project_id,
@@ -98,6 +104,7 @@ export const transferRequestsRoutes: FastifyPluginAsyncTypebox<{
         req.params.project_id,
         req.params.request_id,
         req.body.org_id,
+        auditOf(req),
       );
       return reply.code(204).send(null);
     },

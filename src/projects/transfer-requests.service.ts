@@ -12,6 +12,8 @@ import { AppError, badRequest, conflict, MESSAGES, notFound } from '../domain/er
 import { newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
+import type { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { authorize } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -45,6 +47,7 @@ export class TransferRequestsService {
     principal: Principal,
     projectId: string,
     ttlSeconds: number | undefined,
+    ctx: AuditContext,
   ): Promise<ProjectTransferRequestRow> {
     const k = this.db.kysely;
     const p = await findProject(k, projectId);
@@ -52,16 +55,31 @@ export class TransferRequestsService {
     authorize('project:transfer_request_create', await projectSubject(this.access, principal, p));
     if (p.deleted_at !== null) throw notFound('project');
     const now = new Date();
-    return insertTransferRequest(k, {
-      id: newUuid(),
-      project_id: p.id,
-      source_org_id: p.org_id,
-      created_by: await this.actingUser(k, principal),
-      created_at: now.toISOString(),
-      expires_at: new Date(now.getTime() + (ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString(),
-      accepted_at: null,
-      accepted_by: null,
-      accepted_org_id: null,
+    const createdBy = await this.actingUser(k, principal);
+    return withTransaction(this.db, async (trx) => {
+      const row = await insertTransferRequest(trx, {
+        id: newUuid(),
+        project_id: p.id,
+        source_org_id: p.org_id,
+        created_by: createdBy,
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + (ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString(),
+        accepted_at: null,
+        accepted_by: null,
+        accepted_org_id: null,
+      });
+      await appendAuditEvent(
+        trx,
+        ctx.event({
+          action: 'project.transfer_request_created',
+          orgId: p.org_id,
+          userId: p.owner_id,
+          target: { type: 'project', id: p.id },
+          changes: { transfer_request_id: row.id, expires_at: row.expires_at },
+          status: 201,
+        }),
+      );
+      return row;
     });
   }
 
@@ -70,7 +88,13 @@ export class TransferRequestsService {
    * key must name it). Unknown requests, or requests for another project: 404; used: 409;
    * expired: 410; the project moved since the request was made: 409; plan or limits: 406.
    */
-  async accept(principal: Principal, projectId: string, requestId: string, orgId: string | undefined) {
+  async accept(
+    principal: Principal,
+    projectId: string,
+    requestId: string,
+    orgId: string | undefined,
+    ctx: AuditContext,
+  ) {
     const destId = orgId ?? (principal.kind === 'user' ? undefined : principal.orgId);
     if (destId === undefined) throw badRequest(MESSAGES.orgIdRequired);
     const first = await findTransferRequest(this.db.kysely, requestId);
@@ -129,29 +153,35 @@ export class TransferRequestsService {
       // Compare-and-set: of two concurrent accepts, one marks the request and moves the project.
       if (!accepted)
         throw conflict(`transfer request ${req.id} was already accepted; each request can be used once`);
-      await this.transfers.moveLocked(trx, {
-        sourceOrgId: req.source_org_id,
-        sourcePlan,
-        destId,
-        destPlan: await destinationPlan(trx, destId),
-        rows: [p],
-        dryRun: false,
-        // Neon's AcceptProjectTransferRequestSatisfiesPlanError.
-        refuseLimits: (limits) =>
-          new AppError(
-            'NOT_ACCEPTABLE',
-            `project ${p.id} was not transferred: organization ${destId} does not satisfy the plan requirements to own it`,
-            {
-              reasons: limits.map((l) => ({
-                code: l.name,
-                message:
-                  l.name === 'projects_count'
-                    ? `organization ${destId} would have ${l.actual} projects; its plan allows ${l.expected}`
-                    : `the project needs the ${l.expected} plan or higher; organization ${destId} is on ${l.actual}`,
-              })),
-            },
-          ),
-      });
+      await this.transfers.moveLocked(
+        trx,
+        {
+          sourceOrgId: req.source_org_id,
+          sourcePlan,
+          destId,
+          destPlan: await destinationPlan(trx, destId),
+          rows: [p],
+          dryRun: false,
+          changes: { transfer_request_id: req.id },
+          status: 204,
+          // Neon's AcceptProjectTransferRequestSatisfiesPlanError.
+          refuseLimits: (limits) =>
+            new AppError(
+              'NOT_ACCEPTABLE',
+              `project ${p.id} was not transferred: organization ${destId} does not satisfy the plan requirements to own it`,
+              {
+                reasons: limits.map((l) => ({
+                  code: l.name,
+                  message:
+                    l.name === 'projects_count'
+                      ? `organization ${destId} would have ${l.actual} projects; its plan allows ${l.expected}`
+                      : `the project needs the ${l.expected} plan or higher; organization ${destId} is on ${l.actual}`,
+                })),
+              },
+            ),
+        },
+        ctx,
+      );
     });
   }
 }

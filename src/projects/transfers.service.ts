@@ -12,6 +12,8 @@ import { revokeProjectKeys } from '../api-keys/api-keys.repository.ts';
 import { AppError, badRequest, notFound } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
+import type { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import { lockOrganization } from '../organizations/organizations.repository.ts';
 import { authorize, type Action, accountSubject } from '../policy/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -60,11 +62,12 @@ export class TransfersService {
     sourceOrgId: string,
     body: { destination_org_id: string; project_ids: string[] },
     dryRun: boolean,
+    ctx: AuditContext,
   ): Promise<TransferReport> {
     if (sourceOrgId === body.destination_org_id) {
       throw badRequest('destination_org_id is the source organization; nothing to transfer');
     }
-    return this.run(principal, sourceOrgId, body, dryRun);
+    return this.run(principal, sourceOrgId, body, dryRun, ctx);
   }
 
   /** POST /users/me/projects/transfer: the caller's personal projects into an organization. */
@@ -72,8 +75,9 @@ export class TransfersService {
     principal: Principal,
     body: { destination_org_id: string; project_ids: string[] },
     dryRun: boolean,
+    ctx: AuditContext,
   ): Promise<TransferReport> {
-    return this.run(principal, null, body, dryRun);
+    return this.run(principal, null, body, dryRun, ctx);
   }
 
   private async run(
@@ -81,6 +85,7 @@ export class TransfersService {
     sourceOrgId: string | null,
     body: { destination_org_id: string; project_ids: string[] },
     dryRun: boolean,
+    ctx: AuditContext,
   ): Promise<TransferReport> {
     // A transfer needs a person with rights in both places: organization keys never qualify.
     authorize('project:transfer', accountSubject(principal));
@@ -144,7 +149,7 @@ export class TransfersService {
         );
       }
       const ordered = ids.map((id) => byId.get(id)).filter((r) => r !== undefined);
-      return this.moveLocked(trx, { sourceOrgId, sourcePlan, destId, destPlan, rows: ordered, dryRun });
+      return this.moveLocked(trx, { sourceOrgId, sourcePlan, destId, destPlan, rows: ordered, dryRun }, ctx);
     });
   }
 
@@ -164,7 +169,11 @@ export class TransfersService {
       rows: ReadonlyArray<{ id: string; integrations: string }>;
       dryRun: boolean;
       refuseLimits?: (limits: Limit[]) => AppError;
+      /** Extra audit fields (a transfer request's id) and the answer's status (default 200). */
+      changes?: Record<string, unknown>;
+      status?: number;
     },
+    ctx: AuditContext,
   ): Promise<TransferReport> {
     const { sourceOrgId, sourcePlan, destId, dryRun } = m;
     const dest = { plan: m.destPlan };
@@ -226,6 +235,23 @@ export class TransfersService {
       throw new AppError('CONFLICT', 'no project was transferred: the projects changed concurrently; retry');
     }
     await revokeProjectKeys(trx, ids, now);
+    // One event, in the source organization's chain (a personal source: the destination's).
+    await appendAuditEvent(
+      trx,
+      ctx.event({
+        action: 'project.transferred',
+        orgId: sourceOrgId ?? destId,
+        target: { type: 'project', id: ids.join(',') },
+        changes: {
+          source_org_id: sourceOrgId,
+          destination_org_id: destId,
+          project_ids: ids,
+          api_keys_revoked: report.api_keys_revoked.map((k) => k.id),
+          ...m.changes,
+        },
+        ...(m.status !== undefined ? { status: m.status } : {}),
+      }),
+    );
     await this.beforeCommit?.();
     return report;
   }

@@ -6,6 +6,7 @@ import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
 import { presentListItem } from '../projects/projects.presenter.ts';
 import { ProjectParamsSchema } from '../projects/projects.schemas.ts';
+import { auditOf } from '../http/audit.ts';
 import { presentPermission } from './sharing.presenter.ts';
 import {
   GrantPermissionSchema,
@@ -74,7 +75,9 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{ sharing: SharingService 
       },
     },
     async (req) =>
-      presentPermission(await sharing.grant(principalOf(req), req.params.project_id, req.body.email)),
+      presentPermission(
+        await sharing.grant(principalOf(req), req.params.project_id, req.body.email, auditOf(req)),
+      ),
   );
 
   app.delete(
@@ -90,7 +93,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{ sharing: SharingService 
     },
     async (req) =>
       presentPermission(
-        await sharing.revoke(principalOf(req), req.params.project_id, req.params.permission_id),
+        await sharing.revoke(principalOf(req), req.params.project_id, req.params.permission_id, auditOf(req)),
       ),
   );
 };

@@ -10,6 +10,8 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation, withTransaction } from '../db/connect.ts';
+import type { AuditContext } from '../audit/audit.ts';
+import { appendAuditEvent } from '../audit/audit.repository.ts';
 import type { Database, OutboxRow, ProjectPermissionRow, ProjectRow, UserRow } from '../db/schema.ts';
 import { AppError, badRequest, notFound } from '../domain/errors.ts';
 import { hashToken, newApiKeyToken, newUuid } from '../domain/ids.ts';
@@ -109,7 +111,12 @@ export class SharingService {
    * told by email); an address without one gets a single-use sign-up link. Granting an address
    * that already holds a live grant answers that grant again (nothing new is written or sent).
    */
-  async grant(principal: Principal, projectId: string, rawEmail: string): Promise<ProjectPermissionRow> {
+  async grant(
+    principal: Principal,
+    projectId: string,
+    rawEmail: string,
+    audit: AuditContext,
+  ): Promise<ProjectPermissionRow> {
     let email: string;
     try {
       email = normalizeEmail(rawEmail);
@@ -150,6 +157,16 @@ export class SharingService {
         };
         if (p.org_id !== null) await this.checkRate(trx, p.org_id);
         await insertGrant(trx, grant);
+        await appendAuditEvent(
+          trx,
+          audit.event({
+            action: 'project_permission.granted',
+            orgId: p.org_id,
+            userId: p.owner_id,
+            target: { type: 'project_permission', id: grant.id },
+            changes: { project_id: p.id, email, new_account: token !== null },
+          }),
+        );
         const ctx = {
           projectId: p.id,
           projectName: p.name,
@@ -177,16 +194,36 @@ export class SharingService {
   }
 
   /** Revokes a grant: the next request of its holder finds no project. Revoking twice answers it again. */
-  async revoke(principal: Principal, projectId: string, permissionId: string): Promise<ProjectPermissionRow> {
+  async revoke(
+    principal: Principal,
+    projectId: string,
+    permissionId: string,
+    audit: AuditContext,
+  ): Promise<ProjectPermissionRow> {
     const first = await this.project(this.db.kysely, principal, projectId, 'project_permission:revoke');
     return withTransaction(this.db, async (trx) => {
       if (first.org_id !== null) await lockOrganization(trx, first.org_id);
       const p = await this.project(trx, principal, projectId, 'project_permission:revoke');
       const grant = await findGrant(trx, p.id, permissionId);
       if (!grant) throw notFound('permission');
-      if (grant.revoked_at !== null) return grant;
+      const event = audit.event({
+        action: 'project_permission.revoked',
+        orgId: p.org_id,
+        userId: p.owner_id,
+        target: { type: 'project_permission', id: grant.id },
+        changes: {
+          project_id: p.id,
+          email: grant.email,
+          already_revoked: grant.revoked_at !== null || undefined,
+        },
+      });
+      if (grant.revoked_at !== null) {
+        await appendAuditEvent(trx, event);
+        return grant;
+      }
       const now = nowIso();
       await revokeGrant(trx, grant.id, now);
+      await appendAuditEvent(trx, event);
       // An unsent sign-up email must not go out with a link that no longer gives anything.
       await cancelPendingForInvitation(trx, grant.id);
       return { ...grant, revoked_at: now, signup_token_hash: null };
