@@ -2,7 +2,7 @@
 // and the route table (routes.ts). It never listens (main.ts does), so tests inject requests.
 //
 // A request's path:
-//   socket ─ parser errors: clientErrorHandler ─▶ request id ─▶ security headers
+//   socket ─ parser errors: clientErrorHandler ─▶ request id + security headers (one hook)
 //     ─▶ /api/v2: per-key budget ─▶ authenticate (auth/authenticator.ts) ─▶ audit context ─▶ body guard
 //     ─▶ validation ─▶ idempotency (a POST with Idempotency-Key: replay, or claim)
 //     ─▶ route (schemas) ─▶ service (policy/ decides) ─▶ repository ─▶ db
@@ -10,13 +10,19 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ListenerHeartbeat } from './auth/authenticator.ts';
 import type { Config } from './config.ts';
 import { consoleNotFoundPage, consoleRoutes, sessionResolver } from './console/console.routes.ts';
 import type { Db } from './db/connect.ts';
 import { redactTokens } from './domain/ids.ts';
 import type { Clock } from './domain/time.ts';
-import { auditContexts } from './http/audit.ts';
-import { authentication, reportUnsafeRequests, type PrincipalResolver } from './http/authenticate.ts';
+import { auditContexts } from './audit/audit.hook.ts';
+import {
+  authentication,
+  bearerTokenHashes,
+  reportUnsafeRequests,
+  type PrincipalResolver,
+} from './http/authenticate.ts';
 import { installBodyGuard } from './http/body-guard.ts';
 import { GeneralErrorSchema } from './http/common-schemas.ts';
 import {
@@ -32,11 +38,14 @@ import { jsonBodies } from './http/json-body.ts';
 import { openApiDocument, openApiRoute } from './http/openapi.ts';
 import { perKeyBudget, rateLimits } from './http/rate-limit.ts';
 import { requestIdFor, requestIdHeaders } from './http/request-id.ts';
-import { securityHeaders } from './http/security-headers.ts';
+import { securityHeaderPairs } from './http/security-headers.ts';
 import { lazyCompilers } from './http/validation.ts';
 import { invitationPages } from './invitations/invitations.pages.ts';
 import { sharingPages } from './sharing/sharing.pages.ts';
 import { apiRoutes, sharedSchemas } from './routes.ts';
+import type { EndpointResolver } from './serverless/resolver.ts';
+import type { ComputeEngine } from './compute/engine.ts';
+import { serverlessRoutes } from './serverless/serverless.routes.ts';
 import { createServices, type Services } from './services.ts';
 
 export interface BuildOptions {
@@ -50,6 +59,12 @@ export interface BuildOptions {
   principalResolvers?: PrincipalResolver[];
   /** The clock of expiry decisions (key expiry, idempotency records); tests move it. */
   clock?: Clock;
+  /** PostgreSQL: the change listener's heartbeat (tests inject its clock and timer). */
+  listenerHeartbeat?: ListenerHeartbeat;
+  /** Where /sql and /v2 find an endpoint's compute (default: the compute engine's, else none). */
+  endpointResolver?: EndpointResolver;
+  /** The compute engine (default: the configuration's); crash tests pass one with step hooks. */
+  engine?: ComputeEngine;
 }
 
 export interface BuiltApp {
@@ -112,21 +127,26 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   lazyCompilers(app);
 
-  const services = createServices(db, config, app.log, opts.clock ? { clock: opts.clock } : {});
+  const services = createServices(db, config, app.log, {
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.listenerHeartbeat ? { heartbeat: opts.listenerHeartbeat } : {}),
+    ...(opts.endpointResolver ? { endpointResolver: opts.endpointResolver } : {}),
+    ...(opts.engine ? { engine: opts.engine } : {}),
+  });
   services.access.start();
   app.addHook('onClose', async () => {
     await services.stop();
   });
 
-  requestIdHeaders(app);
+  requestIdHeaders(app, securityHeaderPairs());
   installErrorHandling(app);
-  await securityHeaders(app);
   await app.register(cookie);
   jsonBodies(app);
   app.addSchema(GeneralErrorSchema);
   for (const s of sharedSchemas) app.addSchema(s);
   await openApiDocument(app, config.publicUrl);
-  await rateLimits(app, config);
+  bearerTokenHashes(app);
+  await rateLimits(app, config, services.clock);
   reportUnsafeRequests(app, services.access);
   healthRoutes(app, db);
 
@@ -139,7 +159,7 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
       ]);
       auditContexts(api, services.audit);
       installBodyGuard(api);
-      idempotency(api, db, services.clock);
+      idempotency(api, db, services.clock, (p, r) => services.explain.authorizeReplay(p, r));
       openApiRoute(api, app);
       await apiRoutes(api, services, config);
     },
@@ -150,13 +170,20 @@ export async function buildApp(opts: BuildOptions): Promise<BuiltApp> {
   // Browsers asking for an unknown page get the console's styled 404; API clients keep JSON.
   setBrowserNotFoundPage(app, consoleNotFoundPage());
   // Pages behind invitation links, outside the API.
-  await app.register(invitationPages, {
-    invitations: services.invitations,
+  await app.register(invitationPages(services.invitations, config.publicUrl), {
     sessions: services.sessions,
     config,
   });
-  // The page behind a project-sharing sign-up link.
-  await app.register(sharingPages, { sharing: services.sharing, sessions: services.sessions, config });
+  // The page behind a project-sharing sign-up link: the same flow (console/signup-page.ts).
+  await app.register(sharingPages(services.sharing, config.publicUrl), {
+    sessions: services.sessions,
+    config,
+  });
+  // Neon's serverless driver: SQL over HTTP (/sql) and the WebSocket tunnel (/v2), data plane.
+  await app.register(serverlessRoutes, {
+    sql: services.serverless.sql,
+    tunnels: services.serverless.tunnels,
+  });
 
   await app.ready();
   return { app, services };

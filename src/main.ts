@@ -1,15 +1,17 @@
 // Process entry: open the database, migrate, bootstrap on first start, listen, close gracefully.
-import { buildApp } from './app.ts';
+import { buildApp, type BuildOptions } from './app.ts';
 import { bootstrapBanner, bootstrapIfEmpty } from './bootstrap.ts';
 import { loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import type { Services } from './services.ts';
 
-/** prepare: a seam for tests that run the real server with a service adjusted (crash tests). */
+/** prepare and build: seams for tests that run the real server with a service or the compute
+ *  engine adjusted (crash tests). */
 export async function serve(
   config: Config = loadConfig(),
   prepare?: (services: Services) => void,
+  build: Pick<BuildOptions, 'engine' | 'clock'> = {},
 ): Promise<void> {
   let poolErrorLogger: (err: Error) => void = () => {};
   const db = openDatabase({
@@ -19,10 +21,11 @@ export async function serve(
     onPoolError: (err) => poolErrorLogger(err),
   });
   await migrateToLatest(db);
-  const { app, services } = await buildApp({ config, db });
+  const { app, services } = await buildApp({ ...build, config, db });
   prepare?.(services);
   poolErrorLogger = (err) => app.log.warn({ err }, 'database connection lost; will reconnect');
   const boot = await bootstrapIfEmpty(services);
+  await services.startCompute();
   services.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

@@ -14,12 +14,16 @@ import { MemberSchema } from './members/members.schemas.ts';
 import { organizationsRoutes } from './organizations/organizations.routes.ts';
 import { OrganizationSchema } from './organizations/organizations.schemas.ts';
 import { childrenRoutes } from './projects/children.routes.ts';
+import { projectCapabilitiesRoutes } from './projects/project-capabilities.routes.ts';
 import { projectsRoutes } from './projects/projects.routes.ts';
 import { transferRequestsRoutes } from './projects/transfer-requests.routes.ts';
 import { OperationSchema, ProjectSchema } from './projects/projects.schemas.ts';
 import { sharingRoutes } from './sharing/sharing.routes.ts';
 import { ProjectPermissionSchema } from './sharing/sharing.schemas.ts';
 import { usersRoutes } from './users/users.routes.ts';
+import { branchesRoutes } from './branches/branches.routes.ts';
+import { presentDefaultChildren } from './branches/branches.presenter.ts';
+import { operationsRoutes } from './operations/operations.routes.ts';
 
 /** Schemas referenced by $id from several routes (published as OpenAPI components). */
 export const sharedSchemas: TSchema[] = [
@@ -38,8 +42,20 @@ export async function apiRoutes(api: FastifyInstance, services: Services, config
   await api.register(membersRoutes, { members: services.members });
   // Before the projects routes: GET /projects/shared is not a project id.
   await api.register(sharingRoutes, { sharing: services.sharing });
-  await api.register(projectsRoutes, { projects: services.projects, transfers: services.transfers });
-  await api.register(childrenRoutes, { children: services.children });
+  const branches = services.branches;
+  await api.register(projectsRoutes, {
+    projects: services.projects,
+    transfers: services.transfers,
+    computeDefaults: branches
+      ? (p, children, password) =>
+          presentDefaultChildren(branches.view(p, children.endpoint), children, password)
+      : undefined,
+  });
+  // Compute on: branches, endpoints, roles and databases run on the engine; off: read-only records.
+  if (services.branches) await api.register(branchesRoutes, { branches: services.branches });
+  else await api.register(childrenRoutes, { children: services.children });
+  await api.register(operationsRoutes, { operations: services.operations });
+  await api.register(projectCapabilitiesRoutes, { projectCapabilities: services.projectCapabilities });
   await api.register(transferRequestsRoutes, { transferRequests: services.transferRequests, config });
   await api.register(invitationsRoutes, { invitations: services.invitations });
   await api.register(auditRoutes, { audit: services.audit });

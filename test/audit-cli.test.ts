@@ -3,35 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDatabase, type Db } from '../src/db/connect.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
 import { createServices } from '../src/services.ts';
-import { DIALECT, freshDatabase, testConfig } from './helpers/app.ts';
+import { DIALECT, testConfig } from './helpers/app.ts';
+import { cliDatabase } from './helpers/cli.ts';
 import { buildWorld } from './helpers/factories.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
 test(`audit verify names the first broken event; export and prune (${DIALECT})`, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-audit-cli-'));
-  let db: Db;
-  let dispose: () => Promise<void>;
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ORGPLANE_DATA_DIR: dir, LOG_LEVEL: 'warn' };
-  if (DIALECT === 'postgres') {
-    const f = await freshDatabase();
-    db = f.db;
-    dispose = f.dispose;
-    env.DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-    env.ORGPLANE_PG_SCHEMA = f.pgSchema;
-  } else {
-    db = openDatabase({ dataDir: dir });
-    await migrateToLatest(db);
-    dispose = () => db.close();
-  }
+  const { db, env, dataDir: dir, dispose } = await cliDatabase('audit-cli');
   const run = (...args: string[]) =>
     spawnSync(process.execPath, ['bin/orgplane.js', 'audit', ...args], { cwd: root, env, encoding: 'utf8' });
   try {
@@ -81,6 +64,28 @@ test(`audit verify names the first broken event; export and prune (${DIALECT})`,
       .where('id', '=', victim.id)
       .execute();
 
+    // Signed checkpoints: made by the CLI (key in the data directory), then a truncation that
+    // keeps the chain intact (newest event deleted, head rewound) passes plain verify but not
+    // verify --checkpoints.
+    const cpFile = path.join(dir, 'audit-checkpoints.jsonl');
+    assert.equal(run('checkpoint').status, 0);
+    const clean = run('verify', '--checkpoints', cpFile);
+    assert.equal(clean.status, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /agrees with every checkpoint/);
+    const newest = rows[rows.length - 1];
+    const prev = rows[rows.length - 2];
+    assert.ok(newest && prev);
+    await db.kysely.deleteFrom('audit_events').where('id', '=', newest.id).execute();
+    await db.kysely
+      .updateTable('audit_chains')
+      .set({ seq: prev.seq, head_hash: prev.hash })
+      .where('chain', '=', `org:${org}`)
+      .execute();
+    assert.equal(run('verify', '--org', org).status, 0, 'the chain alone looks intact');
+    const caught = run('verify', '--checkpoints', cpFile);
+    assert.equal(caught.status, 1);
+    assert.match(caught.stdout, new RegExp(`org:${org}: TAMPERED: truncated`));
+
     const pruned = run('prune', '--days', '0');
     assert.equal(pruned.status, 0, pruned.stderr);
     assert.match(pruned.stdout, /removed \d+ audit event\(s\)/);
@@ -89,6 +94,5 @@ test(`audit verify names the first broken event; export and prune (${DIALECT})`,
     assert.equal(run('prune', '--days', 'x').status, 1);
   } finally {
     await dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -17,27 +17,10 @@ import {
   type World,
 } from './helpers/factories.ts';
 import { signIn, withSession } from './helpers/console.ts';
+import { sdkFailure } from './helpers/sdk.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
 type Client = ReturnType<typeof createApiClient>;
-
-async function failure(
-  operationId: string,
-  call: Promise<unknown>,
-): Promise<{
-  status: number;
-  body: { code: string; message: string; request_id: string } & Record<string, unknown>;
-}> {
-  try {
-    await call;
-  } catch (err) {
-    const res = (err as { response?: { status: number; data: never } }).response;
-    assert.ok(res, `expected an HTTP error, got ${String(err)}`);
-    assertMatchesSpec(operationId, res.status, res.data);
-    return { status: res.status, body: res.data };
-  }
-  assert.fail(`${operationId} should have failed`);
-}
 
 describe("a project's children through Neon's SDK", () => {
   let t: TestApp;
@@ -83,7 +66,7 @@ describe("a project's children through Neon's SDK", () => {
     const past = await admin.listProjectBranches({ projectId: pid, cursor: created.branch.id });
     assertMatchesSpec('listProjectBranches', past.status, past.data);
     assert.deepEqual(past.data.branches, []);
-    const bad = await failure(
+    const bad = await sdkFailure(
       'listProjectBranches',
       admin.listProjectBranches({ projectId: pid, cursor: 'not-a-cursor' }),
     );
@@ -105,7 +88,7 @@ describe("a project's children through Neon's SDK", () => {
       object: { type: 'console/branch', id: created.branch.id },
       value: {},
     });
-    const missing = await failure('getProjectBranch', admin.getProjectBranch(pid, 'br-no-such-12345678'));
+    const missing = await sdkFailure('getProjectBranch', admin.getProjectBranch(pid, 'br-no-such-12345678'));
     assert.equal(missing.status, 404);
     assert.match(missing.body.message, /branch not found/);
   });
@@ -120,7 +103,7 @@ describe("a project's children through Neon's SDK", () => {
     assertMatchesSpec('getProjectEndpoint', ep.status, ep.data);
     assert.deepEqual(ep.data.endpoint, created.endpoints[0]);
     assert.equal(
-      (await failure('getProjectEndpoint', admin.getProjectEndpoint(pid, 'ep-x-y-12345678'))).status,
+      (await sdkFailure('getProjectEndpoint', admin.getProjectEndpoint(pid, 'ep-x-y-12345678'))).status,
       404,
     );
     const beps = await admin.listProjectBranchEndpoints(pid, bid);
@@ -134,7 +117,8 @@ describe("a project's children through Neon's SDK", () => {
     assertMatchesSpec('getProjectBranchDatabase', db.status, db.data);
     assert.deepEqual(db.data.database, created.databases[0]);
     assert.equal(
-      (await failure('getProjectBranchDatabase', admin.getProjectBranchDatabase(pid, bid, 'other'))).status,
+      (await sdkFailure('getProjectBranchDatabase', admin.getProjectBranchDatabase(pid, bid, 'other')))
+        .status,
       404,
     );
 
@@ -147,7 +131,7 @@ describe("a project's children through Neon's SDK", () => {
     assertMatchesSpec('getProjectBranchRole', r.status, r.data);
     assert.deepEqual(r.data.role, role);
     assert.equal(
-      (await failure('getProjectBranchRole', admin.getProjectBranchRole(pid, bid, 'x'))).status,
+      (await sdkFailure('getProjectBranchRole', admin.getProjectBranchRole(pid, bid, 'x'))).status,
       404,
     );
     assert.ok(!JSON.stringify([roles.data, r.data, dbs.data, eps.data]).includes(password));
@@ -185,7 +169,7 @@ describe("a project's children through Neon's SDK", () => {
       ),
     );
     for (const q of [{ role_name: 'nobody' }, { database_name: 'other' }, { branch_id: 'br-a-b-12345678' }]) {
-      const res = await failure(
+      const res = await sdkFailure(
         'getConnectionURI',
         admin.getConnectionUri({ projectId: pid, database_name: 'neondb', role_name: 'neondb_owner', ...q }),
       );
@@ -204,13 +188,13 @@ describe("a project's children through Neon's SDK", () => {
     });
     assertMatchesSpec('createProject', res.status, res.data);
     const pid = res.data.project.id;
-    const pw = await failure(
+    const pw = await sdkFailure(
       'getProjectBranchRolePassword',
       admin.getProjectBranchRolePassword(pid, res.data.branch.id, 'neondb_owner'),
     );
     assert.equal(pw.status, 412);
     assert.match(pw.body.message, /storing passwords is disabled/);
-    const uri = await failure(
+    const uri = await sdkFailure(
       'getConnectionURI',
       admin.getConnectionUri({ projectId: pid, database_name: 'neondb', role_name: 'neondb_owner' }),
     );
@@ -306,7 +290,7 @@ describe("a project's children through Neon's SDK", () => {
       ],
     ];
     for (const [op, call, what] of cases) {
-      const res = await failure(op, call());
+      const res = await sdkFailure(op, call());
       assert.equal(res.status, 422, op);
       assert.match(res.body.message, /^orgplane manages organizations, not compute: /);
       assert.match(res.body.message, what);
@@ -323,13 +307,13 @@ describe("a project's children through Neon's SDK", () => {
   });
 
   test('GET /users/me with an organization key or a project-scoped key: 404', async () => {
-    const org = await failure(
+    const org = await sdkFailure(
       'getCurrentUserInfo',
       createApiClient({ apiKey: w.orgKeyA.token, baseURL }).getCurrentUserInfo(),
     );
     assert.equal(org.status, 404);
     assert.match(org.body.message, /not allowed for organization API keys/);
-    const proj = await failure(
+    const proj = await sdkFailure(
       'getCurrentUserInfo',
       createApiClient({ apiKey: w.projectKeyA1.token, baseURL }).getCurrentUserInfo(),
     );
@@ -384,7 +368,7 @@ describe("project transfer requests through Neon's SDK", () => {
       200,
     );
 
-    const again = await failure(
+    const again = await sdkFailure(
       'acceptProjectTransferRequest',
       client(w.outsider.token).acceptProjectTransferRequest(w.projectA1, req.data.id, { org_id: w.orgB.id }),
     );
@@ -405,7 +389,7 @@ describe("project transfer requests through Neon's SDK", () => {
       [w.outsider.token, 404],
       [w.orgKeyB.token, 404],
     ] as const) {
-      const res = await failure(
+      const res = await sdkFailure(
         'createProjectTransferRequest',
         client(token).createProjectTransferRequest(pid, {}),
       );
@@ -436,34 +420,34 @@ describe("project transfer requests through Neon's SDK", () => {
 
     const r1 = await mk();
     // A personal key must name the organization (as for listing and creating projects).
-    const noOrg = await failure(
+    const noOrg = await sdkFailure(
       'acceptProjectTransferRequest',
       client(w.outsider.token).acceptProjectTransferRequest(pid, r1, {}),
     );
     assert.equal(noOrg.status, 400);
     assert.match(noOrg.body.message, /org_id is required/);
     // Not a member of the destination: it does not exist for them.
-    const notMember = await failure(
+    const notMember = await sdkFailure(
       'acceptProjectTransferRequest',
       client(w.member.token).acceptProjectTransferRequest(pid, r1, { org_id: w.orgB.id }),
     );
     assert.equal(notMember.status, 404);
     // A project-scoped key cannot take projects anywhere.
     const scoped = await createOrgKey(t.services, w.orgB.id, w.outsider, w.projectB1);
-    const byScoped = await failure(
+    const byScoped = await sdkFailure(
       'acceptProjectTransferRequest',
       client(scoped.token).acceptProjectTransferRequest(pid, r1, {}),
     );
     assert.equal(byScoped.status, 403);
     // Wrong project in the path, unknown request: 404.
-    const wrong = await failure(
+    const wrong = await sdkFailure(
       'acceptProjectTransferRequest',
       client(w.outsider.token).acceptProjectTransferRequest(w.projectB1, r1, { org_id: w.orgB.id }),
     );
     assert.equal(wrong.status, 404);
     assert.match(wrong.body.message, /transfer request not found/);
     // Into the organization it is already in.
-    const same = await failure(
+    const same = await sdkFailure(
       'acceptProjectTransferRequest',
       client(w.admin.token).acceptProjectTransferRequest(pid, r1, { org_id: w.orgA.id }),
     );
@@ -477,7 +461,7 @@ describe("project transfer requests through Neon's SDK", () => {
       .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
       .where('id', '=', r2)
       .execute();
-    const expired = await failure(
+    const expired = await sdkFailure(
       'acceptProjectTransferRequest',
       client(w.outsider.token).acceptProjectTransferRequest(pid, r2, { org_id: w.orgB.id }),
     );
@@ -498,7 +482,7 @@ describe("project transfer requests through Neon's SDK", () => {
     );
     // …moved elsewhere by another path (here, directly in the database).
     await t.db.kysely.updateTable('projects').set({ org_id: w.orgA.id }).where('id', '=', pid).execute();
-    const moved = await failure(
+    const moved = await sdkFailure(
       'acceptProjectTransferRequest',
       client(w.outsider.token).acceptProjectTransferRequest(pid, r3.id, { org_id: w.orgB.id }),
     );
@@ -512,7 +496,7 @@ describe("project transfer requests through Neon's SDK", () => {
     const free = await createOrg(t.services, owner, 'Free org', 'free');
     const p = await t.services.projects.createRecord(w.orgA.id, w.admin.id, { name: 'big' });
     const req = await client(w.admin.token).createProjectTransferRequest(p.project.id, {});
-    const res = await failure(
+    const res = await sdkFailure(
       'acceptProjectTransferRequest',
       client(owner.token).acceptProjectTransferRequest(p.project.id, req.data.id, { org_id: free.id }),
     );

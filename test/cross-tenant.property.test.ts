@@ -10,6 +10,10 @@
 // Table-driven: a new role is a new entry in ROLES (its column "<role> (personal key)" must exist in
 // docs/permissions.md); a new operation is a new entry in OPS; project grants would be another
 // principal kind in columnFor(). Bounded: each database stops after TIME_LIMIT_MS.
+// Also (issue 16): refusals land only in chains of organizations the caller relates to; explain's
+// verdict for random principals × operations × bodies equals the real request's; project-scoped
+// keys never grant; a canary key is indistinguishable from an unknown key (status, headers, body
+// and the database statements run for the request, counted).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { newApiKeyToken } from '../src/domain/ids.ts';
 import { buildTestApp, DIALECT, type Res, type TestApp } from './helpers/app.ts';
 import {
   createOrg,
@@ -73,9 +78,9 @@ function loadPermissions(): Map<string, Map<string, Cell>> {
 // The world of one run.
 
 type Principal =
-  | { name: string; kind: 'user'; user: TestUser; token: string }
-  | { name: string; kind: 'org_key'; orgId: string; token: string }
-  | { name: string; kind: 'project_key'; orgId: string; projectId: string; token: string };
+  | { name: string; kind: 'user'; user: TestUser; token: string; keyId: number }
+  | { name: string; kind: 'org_key'; orgId: string; token: string; keyId: number }
+  | { name: string; kind: 'project_key'; orgId: string; projectId: string; token: string; keyId: number };
 
 interface OrgObjects {
   id: string;
@@ -140,20 +145,24 @@ async function buildWorld(t: TestApp): Promise<World> {
     });
     for (const role of ROLES) {
       const u = byRole[role];
-      principals.push({ name: `${role}${i}`, kind: 'user', user: u, token: u.token });
+      principals.push({ name: `${role}${i}`, kind: 'user', user: u, token: u.token, keyId: u.keyId });
     }
+    const orgKey = await createOrgKey(s, org.id, admin);
     principals.push({
       name: `orgkey${i}`,
       kind: 'org_key',
       orgId: org.id,
-      token: (await createOrgKey(s, org.id, admin)).token,
+      token: orgKey.token,
+      keyId: orgKey.id,
     });
+    const projKey = await createOrgKey(s, org.id, admin, p0);
     principals.push({
       name: `projkey${i}`,
       kind: 'project_key',
       orgId: org.id,
       projectId: p0,
-      token: (await createOrgKey(s, org.id, admin, p0)).token,
+      token: projKey.token,
+      keyId: projKey.id,
     });
   }
   // A user in two organizations (member of 0, admin of 1), and one in none.
@@ -162,9 +171,15 @@ async function buildWorld(t: TestApp): Promise<World> {
   assert.ok(first && second);
   await s.members.add(first.id, both.email, 'member');
   await s.members.add(second.id, both.email, 'admin');
-  principals.push({ name: 'both', kind: 'user', user: both, token: both.token });
+  principals.push({ name: 'both', kind: 'user', user: both, token: both.token, keyId: both.keyId });
   const outsider = await createUser(s, 'outsider');
-  principals.push({ name: 'outsider', kind: 'user', user: outsider, token: outsider.token });
+  principals.push({
+    name: 'outsider',
+    kind: 'user',
+    user: outsider,
+    token: outsider.token,
+    keyId: outsider.keyId,
+  });
   void users;
   return { orgs, principals };
 }
@@ -507,6 +522,29 @@ function assertLikeMissing(foreign: Res, missing: Res, what: string): void {
   assert.equal(foreign.body?.message, missing.body?.message, what);
 }
 
+/** Each chain's newest position (chains only grow). */
+async function eventCount(t: TestApp): Promise<Map<string, number>> {
+  const rows = await t.db.kysely
+    .selectFrom('audit_events')
+    .select((eb) => ['chain', eb.fn.max('seq').as('seq')])
+    .groupBy('chain')
+    .execute();
+  return new Map(rows.map((r) => [r.chain, Number(r.seq)]));
+}
+
+/** The chains that received events since `before`. */
+async function chainsSince(t: TestApp, before: Map<string, number>): Promise<string[]> {
+  const now = await eventCount(t);
+  return [...now].filter(([chain, seq]) => seq > (before.get(chain) ?? 0)).map(([chain]) => chain);
+}
+
+/** Whether the caller relates to the chain: its own user, or an organization it belongs to. */
+async function chainOfCaller(t: TestApp, p: Principal, chain: string): Promise<boolean> {
+  if (p.kind !== 'user') return chain === `org:${p.orgId}`;
+  if (chain === `user:${p.user.id}`) return true;
+  return chain.startsWith('org:') && (await roleOf(t, p.user.id, chain.slice(4))) !== null;
+}
+
 async function runStep(
   t: TestApp,
   w: World,
@@ -531,11 +569,17 @@ async function runStep(
   // Who the caller is, decided before the request (it may change it: leaving, demotion).
   const column = plan.pathOrg !== null ? await columnFor(t, p, plan.pathOrg, plan.projectId) : undefined;
   const before = await snapshot(t, w);
+  const seenEvents = await eventCount(t);
   const res = await send(t, p, plan.request);
   assert.ok(res.status < 500, `${what}: ${describeRes(res)}`);
   if (res.status >= 400) {
     assert.equal(typeof res.body?.request_id, 'string', `${what}: standard error body`);
     assert.equal(await snapshot(t, w), before, `${what}: a refused request changed nothing`);
+    // A refusal is recorded only in a chain of an organization the caller relates to (else the
+    // caller's own), so nobody writes into, or learns from, another organization's log.
+    for (const chain of await chainsSince(t, seenEvents)) {
+      assert.ok(await chainOfCaller(t, p, chain), `${what}: refusal recorded in ${chain}`);
+    }
   }
 
   if (!pathInTenant && plan.pathOrg !== null) {
@@ -574,8 +618,9 @@ async function runStep(
 describe(`cross-tenant property (${DIALECT})`, () => {
   let t: TestApp;
   const permissions = loadPermissions();
+  let statements = 0;
   before(async () => {
-    t = await buildTestApp();
+    t = await buildTestApp({}, { onStatement: () => statements++ });
   });
   after(() => t.close());
 
@@ -614,5 +659,226 @@ describe(`cross-tenant property (${DIALECT})`, () => {
     );
     ctx.diagnostic(`${runs} runs, ${steps} steps`);
     assert.ok(runs >= 3, `enough runs in the time limit (${runs} runs, ${steps} steps)`);
+  });
+
+  const props = {
+    numRuns: 10_000,
+    interruptAfterTimeLimit: Math.max(2_000, TIME_LIMIT_MS / 4),
+    markInterruptAsFailure: false,
+    endOnFailure: true,
+    includeErrorInReport: true,
+    ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+  };
+
+  /** An organization key of `orgId` made a canary (as its admin would), and one already expired. */
+  async function trapKeys(w: World, orgIndex: number): Promise<Principal[]> {
+    const org = w.orgs[orgIndex];
+    const admin = w.principals.find((x) => x.name === `admin${orgIndex}`);
+    assert.ok(org && admin);
+    const make = async (body: Record<string, unknown>) => {
+      const r = await t.call('POST', `/api/v2/organizations/${org.id}/api_keys`, {
+        token: admin.token,
+        body,
+      });
+      assert.equal(r.status, 200, r.text);
+      return r.body as { id: number; key: string };
+    };
+    const canary = await make({ key_name: 'trap', canary: true });
+    const expired = await make({
+      key_name: 'old',
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    await t.db.kysely
+      .updateTable('api_keys')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('id', '=', expired.id)
+      .execute();
+    return [
+      { name: `canary${orgIndex}`, kind: 'org_key', orgId: org.id, token: canary.key, keyId: canary.id },
+      { name: `expired${orgIndex}`, kind: 'org_key', orgId: org.id, token: expired.key, keyId: expired.id },
+    ];
+  }
+
+  test('explain with the body agrees with the real request (random principals × operations × bodies)', async (ctx) => {
+    const w = await buildWorld(t);
+    const principals = [...w.principals, ...(await trapKeys(w, 0)), ...(await trapKeys(w, 1))];
+    const admins = w.orgs.map((_, i) => w.principals.find((x) => x.name === `admin${i}`));
+    // Operations whose answer the body can decide, and some whose answer it cannot.
+    const EXPLAINED: Array<{
+      op: string;
+      request: (org: string, g: { obj: number; objOrg: number; flag: boolean }) => Request;
+    }> = [
+      {
+        op: 'createOrgApiKey',
+        request: (org, g) => {
+          const owner = orgAt(w, g.objOrg);
+          const projectId =
+            g.obj % 3 === 0 ? undefined : ((owner && pick(owner.projects, g.obj)) ?? MISSING.project);
+          return {
+            method: 'POST',
+            url: `/api/v2/organizations/${org}/api_keys`,
+            body: {
+              key_name: 'explained',
+              ...(projectId ? { project_id: projectId } : {}),
+              ...(g.flag ? { canary: true } : {}),
+            },
+          };
+        },
+      },
+      {
+        op: 'createProject',
+        request: (org, g) => ({
+          method: 'POST',
+          url: '/api/v2/projects',
+          body: {
+            project: { org_id: g.flag ? org : (orgAt(w, g.objOrg)?.id ?? MISSING.org), name: 'explained' },
+          },
+        }),
+      },
+      { op: 'getOrganization', request: (org) => ({ method: 'GET', url: `/api/v2/organizations/${org}` }) },
+      {
+        op: 'listOrgApiKeys',
+        request: (org) => ({ method: 'GET', url: `/api/v2/organizations/${org}/api_keys` }),
+      },
+    ];
+    let compared = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          principal: fc.nat({ max: 1000 }),
+          op: fc.nat({ max: EXPLAINED.length - 1 }),
+          org: fc.nat({ max: ORGS - 1 }),
+          objOrg: fc.integer({ min: -1, max: ORGS - 1 }),
+          obj: fc.nat({ max: 5 }),
+          flag: fc.boolean(),
+        }),
+        async (g) => {
+          const p = principals[g.principal % principals.length];
+          const e = EXPLAINED[g.op];
+          const org = w.orgs[g.org];
+          const admin = admins[g.org];
+          assert.ok(p && e && org && admin);
+          const req = e.request(org.id, g);
+          const explained = await t.call('POST', `/api/v2/organizations/${org.id}/access/explain`, {
+            token: admin.token,
+            body: { key_id: p.keyId, operation: e.op, ...(req.body ? { body: req.body } : {}) },
+          });
+          // Explain answers only about keys and people of its organization.
+          if (explained.status === 404) return;
+          assert.equal(explained.status, 200, explained.text);
+          const real = await send(t, p, req);
+          const what = `${p.name} ${e.op} ${JSON.stringify(req.body ?? {})}: real ${describeRes(real)}, explain ${explained.text}`;
+          compared++;
+          if (explained.body.allowed) assert.ok(![401, 403, 404].includes(real.status), what);
+          else assert.equal(real.status, explained.body.status, what);
+        },
+      ),
+      props,
+    );
+    ctx.diagnostic(`${compared} comparisons`);
+    assert.ok(compared >= 10, `enough comparisons (${compared})`);
+  });
+
+  test('a project-scoped key can grant nothing (random keys × projects of any organization)', async () => {
+    const w = await buildWorld(t);
+    const keys = w.principals.filter((x) => x.kind === 'project_key');
+    const grants = async () =>
+      (await t.db.kysely.selectFrom('project_permissions').select('id').execute()).length;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          key: fc.nat({ max: 100 }),
+          objOrg: fc.integer({ min: -1, max: ORGS - 1 }),
+          obj: fc.nat({ max: 5 }),
+        }),
+        async (g) => {
+          const p = keys[g.key % keys.length];
+          assert.ok(p && p.kind === 'project_key');
+          const owner = orgAt(w, g.objOrg);
+          // Its own project half the time.
+          const projectId =
+            g.obj % 2 === 0 ? p.projectId : ((owner && pick(owner.projects, g.obj)) ?? MISSING.project);
+          const n = await grants();
+          const r = await send(t, p, {
+            method: 'POST',
+            url: `/api/v2/projects/${projectId}/permissions`,
+            body: { email: `grantee-${randomBytes(3).toString('hex')}@example.com` },
+          });
+          assert.equal(
+            r.status,
+            projectId === p.projectId ? 403 : 404,
+            `${p.name} → ${projectId}: ${describeRes(r)}`,
+          );
+          assert.equal(await grants(), n, 'no grant written');
+        },
+      ),
+      props,
+    );
+  });
+
+  test('a canary key answers exactly as an unknown key: status, headers, body, statements run', async () => {
+    const w = await buildWorld(t);
+    const [canary] = await trapKeys(w, 0);
+    assert.ok(canary);
+    // A well-formed key that was never issued (its checksum holds): looked up, as a canary is.
+    const unknownToken = () => newApiKeyToken();
+    const access = t.services.access;
+    const defer = access.deferReport;
+    const held: Array<() => void> = [];
+    // The record of a canary use runs after the answer: held here, so the count is the request's own.
+    access.deferReport = (fn) => held.push(fn);
+    const strip = (r: Res) => ({
+      status: r.status,
+      body: JSON.stringify(r.body, (k, v: unknown) => (k === 'request_id' ? undefined : v)),
+      headers: Object.fromEntries(
+        Object.entries(r.headers).filter(
+          ([k]) => !['x-request-id', 'x-neon-ret-request-id', 'date', 'content-length'].includes(k),
+        ),
+      ),
+    });
+    const measured = async (token: string, req: Request) => {
+      // Key uses are written by a timer: write what is pending first, so no flush lands inside.
+      await t.services.lastUsed.flush();
+      const before = statements;
+      const r = await t.call(req.method, req.url, {
+        token,
+        ...(req.body === undefined ? {} : { body: req.body }),
+      });
+      return { r: strip(r), statements: statements - before };
+    };
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            op: fc.nat({ max: OPS.length - 1 }),
+            org: fc.integer({ min: -1, max: ORGS - 1 }),
+            objOrg: fc.integer({ min: -1, max: ORGS - 1 }),
+            obj: fc.nat({ max: 5 }),
+            flag: fc.boolean(),
+            first: fc.boolean(),
+          }),
+          async (g) => {
+            const op = OPS[g.op];
+            assert.ok(op);
+            const plan = await op.plan({ t, w, p: canary, s: { principal: 0, ...g } });
+            // Interleaved in random order, so neither key is always the warm one.
+            const a = g.first ? await measured(canary.token, plan.request) : undefined;
+            const u = await measured(unknownToken(), plan.request);
+            const c = a ?? (await measured(canary.token, plan.request));
+            const what = `${op.name}: ${plan.request.method} ${plan.request.url}`;
+            assert.equal(c.r.status, 401, what);
+            assert.deepEqual(c.r, u.r, what);
+            assert.equal(c.statements, u.statements, `${what}: the same database work`);
+            held.splice(0).forEach((fn) => fn());
+            await access.settled();
+          },
+        ),
+        props,
+      );
+    } finally {
+      access.deferReport = defer;
+      held.splice(0).forEach((fn) => fn());
+      await access.settled();
+    }
   });
 });

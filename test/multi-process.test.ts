@@ -1,53 +1,46 @@
 // Two real server processes (`node bin/orgplane.js serve`) on one PostgreSQL database: a change made
-// through process A (revoking a key, removing a member, demoting an admin) holds on process B
-// within 100 ms of A's answer (B caches principals and roles and hears of the change by
-// LISTEN/NOTIFY; the measured delay is reported as a test diagnostic: so far B's first request
-// after A answered was always refused already), and from then on for good.
+// through process A (revoking a key, removing a member, demoting an admin) is refused by process B
+// once B has heard of it (B caches principals and roles and hears of changes by LISTEN/NOTIFY),
+// and from then on for good. How stale B may be meanwhile (the 100 ms bound, kept by heartbeats)
+// is test/listener-heartbeat.test.ts's, on an injected clock: here B's stale answers are counted
+// (a diagnostic), never timed. Key expiry runs on a clock the test holds in both processes
+// (test/helpers/clock-server.ts), so the end of a rotation's overlap is set, not waited for.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Services } from '../src/services.ts';
 import { DIALECT } from './helpers/app.ts';
 import { addMember, buildWorld, createOrgKey, createUser, type World } from './helpers/factories.ts';
-import { call, sharedPostgres, startServer, stopServer, type Server } from './helpers/servers.ts';
+import { call, setClock, sharedPostgres, startServer, stopServer, type Server } from './helpers/servers.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
 const RETRIES = 20;
-/** How long after A answered B may still serve the old state (README: scale-out). */
-const BOUND_MS = 100;
+/** A guard against a B that never hears (the test would otherwise poll until its timeout). */
+const MAX_POLLS = 5000;
 
 /**
- * Polls fn until it answers `status`, asserting that no request sent later than BOUND_MS after
- * `since` answers otherwise; then asserts RETRIES more answers are the same. Returns which
- * request first answered `status` and when it was sent.
+ * Polls fn until it answers `status` (B has heard of the change), then asserts RETRIES more
+ * answers are the same. Returns how many stale answers came first, for the diagnostic.
  */
-async function seenWithin(
+async function seenThenForGood(
   fn: () => Promise<{ status: number; body: unknown }>,
   status: number,
-  since: number,
   operationId: string,
 ): Promise<string> {
-  let delay = -1;
-  let tries = 0;
-  while (delay < 0) {
-    tries++;
-    // A stale answer is a failure only for a request sent after the bound.
-    const elapsed = performance.now() - since;
+  let stale = 0;
+  for (;;) {
     const res = await fn();
     assertMatchesSpec(operationId, res.status, res.body);
-    if (res.status === status) delay = elapsed;
-    else
-      assert.ok(
-        elapsed <= BOUND_MS,
-        `still ${res.status} for a request sent ${elapsed.toFixed(1)} ms after (${tries} tries)`,
-      );
+    if (res.status === status) break;
+    stale++;
+    assert.ok(stale < MAX_POLLS, `still ${res.status} after ${stale} requests: B never heard of the change`);
   }
   for (let i = 0; i < RETRIES; i++) {
     const res = await fn();
     assert.equal(res.status, status, `retry ${i}`);
     assertMatchesSpec(operationId, res.status, res.body);
   }
-  return `with request ${tries}, sent ${delay.toFixed(1)} ms`;
+  return `after ${stale} stale answer(s)`;
 }
 
 describe('two server processes on one PostgreSQL', () => {
@@ -63,8 +56,8 @@ describe('two server processes on one PostgreSQL', () => {
     s = shared.services;
     w = await buildWorld(s);
     [a, b] = await Promise.all([
-      startServer('A', shared.databaseUrl, shared.dataDir),
-      startServer('B', shared.databaseUrl, shared.dataDir),
+      startServer('A', shared.databaseUrl, shared.dataDir, {}, { clock: true }),
+      startServer('B', shared.databaseUrl, shared.dataDir, {}, { clock: true }),
     ]);
   });
 
@@ -79,22 +72,21 @@ describe('two server processes on one PostgreSQL', () => {
     return { A: a, B: b };
   };
 
-  test('a personal key revoked through A is refused by B within 100 ms, and for good', async (c) => {
+  test('a personal key revoked through A is refused by B once B heard of it, and for good', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const u = await createUser(s, 'revokee');
     // Both processes have seen the key working (a per-process cache would now hold it).
     for (const srv of [A, B, B]) assert.equal((await call(srv, 'GET', '/api/v2/auth', u.token)).status, 200);
     const del = await call(A, 'DELETE', `/api/v2/api_keys/${u.keyId}`, u.token);
-    const since = performance.now();
     assert.equal(del.status, 200);
     assertMatchesSpec('revokeApiKey', del.status, del.body);
-    const ms = await seenWithin(() => call(B, 'GET', '/api/v2/auth', u.token), 401, since, 'getAuthDetails');
-    c.diagnostic(`B refused the revoked key ${ms} after A answered`);
+    const stale = await seenThenForGood(() => call(B, 'GET', '/api/v2/auth', u.token), 401, 'getAuthDetails');
+    c.diagnostic(`B refused the revoked key ${stale}`);
     assert.equal((await call(A, 'GET', '/api/v2/auth', u.token)).status, 401);
   });
 
-  test('an organization key revoked through A is refused by B within 100 ms, and for good', async (c) => {
+  test('an organization key revoked through A is refused by B once B heard of it, and for good', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const key = await createOrgKey(s, w.orgA.id, w.admin);
@@ -106,14 +98,13 @@ describe('two server processes on one PostgreSQL', () => {
       `/api/v2/organizations/${w.orgA.id}/api_keys/${key.id}`,
       w.admin.token,
     );
-    const since = performance.now();
     assert.equal(del.status, 200);
     assertMatchesSpec('revokeOrgApiKey', del.status, del.body);
-    const ms = await seenWithin(() => call(B, 'GET', url, key.token), 401, since, 'getOrganizationMembers');
-    c.diagnostic(`B refused the revoked organization key ${ms} after A answered`);
+    const stale = await seenThenForGood(() => call(B, 'GET', url, key.token), 401, 'getOrganizationMembers');
+    c.diagnostic(`B refused the revoked organization key ${stale}`);
   });
 
-  test('a member removed through A gets 404 on the organization through B within 100 ms', async (c) => {
+  test('a member removed through A gets 404 on the organization through B once B heard of it', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const u = await createUser(s, 'removee');
@@ -126,11 +117,10 @@ describe('two server processes on one PostgreSQL', () => {
       `/api/v2/organizations/${w.orgA.id}/members/${row.id}`,
       w.admin.token,
     );
-    const since = performance.now();
     assert.equal(del.status, 200);
     assertMatchesSpec('removeOrganizationMember', del.status, del.body);
-    const ms = await seenWithin(() => call(B, 'GET', url, u.token), 404, since, 'getOrganization');
-    c.diagnostic(`B refused the removed member ${ms} after A answered`);
+    const stale = await seenThenForGood(() => call(B, 'GET', url, u.token), 404, 'getOrganization');
+    c.diagnostic(`B refused the removed member ${stale}`);
     // The key itself still authenticates (it is the user's), it just reaches nothing in A.
     const orgs = await call(B, 'GET', '/api/v2/users/me/organizations', u.token);
     assert.equal(orgs.status, 200);
@@ -168,7 +158,7 @@ describe('two server processes on one PostgreSQL', () => {
     }
   });
 
-  test('an admin demoted through A is refused admin actions by B within 100 ms', async (c) => {
+  test('an admin demoted through A is refused admin actions by B once B heard of it', async (c) => {
     if (DIALECT !== 'postgres') return c.skip('PostgreSQL only');
     const { A, B } = servers();
     const u = await createUser(s, 'demotee');
@@ -189,15 +179,13 @@ describe('two server processes on one PostgreSQL', () => {
         role: 'member',
       },
     );
-    const since = performance.now();
     assert.equal(patch.status, 200);
     assertMatchesSpec('updateOrganizationMember', patch.status, patch.body);
     assert.equal(patch.body.role, 'member');
-    // The probe is a write, which would itself reset B's cache: probe only once the bound passed,
-    // so that a stale memoised role cannot hide behind its own reset.
-    await new Promise((r) => setTimeout(r, BOUND_MS + 1));
-    const ms = await seenWithin(adminAction, 403, since, 'createOrgApiKey');
-    c.diagnostic(`B refused the demoted admin ${ms} after A answered`);
+    // The probe is a write, which resets B's cache itself: at most one stale answer, then B
+    // reads the role again. "For good" is the claim here; the bound is the heartbeat test's.
+    const stale = await seenThenForGood(adminAction, 403, 'createOrgApiKey');
+    c.diagnostic(`B refused the demoted admin ${stale}`);
   });
 
   test('one Idempotency-Key sent to both processes at once: the work is done once', async (c) => {
@@ -235,6 +223,12 @@ describe('two server processes on one PostgreSQL', () => {
     const key = await createOrgKey(s, w.orgA.id, w.admin);
     for (const srv of [A, B, B])
       assert.equal((await call(srv, 'GET', '/api/v2/auth', key.token)).status, 200);
+    // Both clocks held at one whole second (the overlap's end is rounded up to one), moved by the
+    // test: the end of the overlap is an instant both processes are put at, not one waited for.
+    const t0 = Math.ceil(Date.now() / 1000) * 1000;
+    const at = (ms: number) => Promise.all([setClock(A, ms), setClock(B, ms)]);
+    c.after(() => Promise.all([setClock(A, 'real'), setClock(B, 'real')]));
+    await at(t0);
     const rot = await call(
       A,
       'POST',
@@ -246,9 +240,17 @@ describe('two server processes on one PostgreSQL', () => {
     );
     assert.equal(rot.status, 200);
     const end = Date.parse(rot.body.rotated_from.expires_at);
+    assert.equal(end, t0 + 2000, "the overlap ends 2 s after the rotation, on A's clock");
     assert.equal((await call(B, 'GET', '/api/v2/auth', key.token)).status, 200, 'during the overlap');
-    await new Promise((r) => setTimeout(r, end - Date.now() + 200));
+    await at(end - 1);
+    assert.equal(
+      (await call(B, 'GET', '/api/v2/auth', key.token)).status,
+      200,
+      'B, last instant of the overlap',
+    );
+    await at(end);
     assert.equal((await call(B, 'GET', '/api/v2/auth', key.token)).status, 401, 'B after the overlap');
+    assert.equal((await call(A, 'GET', '/api/v2/auth', key.token)).status, 401, 'A after the overlap');
     assert.equal((await call(B, 'GET', '/api/v2/auth', rot.body.key)).status, 200);
   });
 });

@@ -1,6 +1,7 @@
 // Neon's real CLI (the pinned neonctl dev dependency, unchanged) against a listening orgplane on
 // a free port, on this run's database: each command in a fresh working directory and config
-// directory, CI=true (no prompts), analytics off, --api-host pointing here. Every call is bounded.
+// directory, CI=true (no prompts), analytics off, --api-host pointing here. No time budgets: a
+// loaded machine makes each start slow, not wrong (the runner's timeout still ends a hang).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,9 +15,8 @@ import { buildWorld, type World } from './helpers/factories.ts';
 
 const require = createRequire(import.meta.url);
 const CLI = path.join(path.dirname(require.resolve('neonctl/package.json')), 'bin', 'cli.js');
-const CALL_TIMEOUT_MS = 45_000;
-/** At most this many CLI processes at once: the machine may be busy, and each start costs CPU. */
-const MAX_PARALLEL = 2;
+/** CLI processes at once: one per two cores (each start is CPU-bound; more only queue for the CPU). */
+const MAX_PARALLEL = Math.max(1, Math.floor(os.availableParallelism() / 2));
 
 interface Run {
   code: number;
@@ -25,7 +25,7 @@ interface Run {
   configDir: string;
 }
 
-describe('neonctl (Neon’s CLI) against orgplane', { timeout: 120_000 }, () => {
+describe('neonctl (Neon’s CLI) against orgplane', () => {
   let t: TestApp;
   let w: World;
   let apiHost: string;
@@ -60,9 +60,9 @@ describe('neonctl (Neon’s CLI) against orgplane', { timeout: 120_000 }, () => 
       execFile(
         process.execPath,
         [CLI, ...args, '--no-analytics', '--api-host', apiHost, '--api-key', key, '--config-dir', configDir],
-        { cwd: dir, env, timeout: CALL_TIMEOUT_MS, killSignal: 'SIGKILL' },
+        { cwd: dir, env },
         (err, stdout, stderr) => {
-          // -1: killed at CALL_TIMEOUT_MS (or not started).
+          // -1: killed by a signal (or not started).
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
           resolve({ code, stdout, stderr, configDir });
         },

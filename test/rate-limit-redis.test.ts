@@ -115,15 +115,17 @@ describe('rate limits in Redis (in-process)', () => {
     }
     assert.ok(logs.filter((l) => /Redis unavailable/.test(l)).length > warningsBefore, 'a warning is logged');
 
-    // Connected but silent: each request waits for the command timeout (500 ms), then is served.
+    // Connected but silent: each request gives up on Redis after the command timeout and is
+    // served. Proved by what happened, not by how long it took: the request asked Redis, Redis
+    // never answered (the proxy held the command back), and the answer is a 200.
     proxy.restore();
     await waitFor(async () => (await me(a, u.token)).status === 429, 'limits resume after the cut');
     proxy.freeze();
     const warningsBeforeFreeze = logs.filter((l) => /Redis unavailable/.test(l)).length;
-    const started = performance.now();
+    const unansweredBefore = proxy.unanswered;
     const res = await me(a, u.token);
     assert.equal(res.status, 200, res.text);
-    assert.ok(performance.now() - started < 2000, 'a silent Redis costs at most its command timeout');
+    assert.ok(proxy.unanswered > unansweredBefore, 'the request asked the silent Redis');
     assert.ok(
       logs.filter((l) => /Redis unavailable/.test(l)).length > warningsBeforeFreeze,
       'a silent Redis is warned about too (after it had answered again)',
@@ -145,12 +147,14 @@ describe('rate limits in Redis (in-process)', () => {
   });
 });
 
-/** Polls (up to 10 s: the client reconnects within 2 s) until check is true. */
+/**
+ * Polls until check is true (the client reconnects by itself, with back-off). The limit is a guard
+ * against a hang, counted in attempts, not a claim about how fast recovery is.
+ */
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
+  for (let attempt = 0; attempt < 600; attempt++) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.fail(`${what}: not within 10 s`);
+  assert.fail(`${what}: not after 600 attempts`);
 }

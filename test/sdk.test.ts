@@ -6,25 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { createApiClient, MemberRole } from '@neondatabase/api-client';
 import { buildTestApp, type TestApp } from './helpers/app.ts';
 import { buildWorld, createProjectRecord, createUser, type World } from './helpers/factories.ts';
+import { sdkFailure } from './helpers/sdk.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
 type Client = ReturnType<typeof createApiClient>;
-
-/** Runs an SDK call expected to fail; returns its HTTP status and Neon error body. */
-async function failure(
-  operationId: string,
-  call: Promise<unknown>,
-): Promise<{ status: number; body: { code: string; message: string; request_id: string } }> {
-  try {
-    await call;
-  } catch (err) {
-    const res = (err as { response?: { status: number; data: never } }).response;
-    assert.ok(res, `expected an HTTP error, got ${String(err)}`);
-    assertMatchesSpec(operationId, res.status, res.data);
-    return { status: res.status, body: res.data };
-  }
-  assert.fail(`${operationId} should have failed`);
-}
 
 describe('the Neon SDK against orgplane', () => {
   let t: TestApp;
@@ -100,13 +85,13 @@ describe('the Neon SDK against orgplane', () => {
     assert.equal(revoked.data.revoked, true);
     assert.equal(revoked.data.id, created.data.id);
 
-    const denied = await failure('getCurrentUserInfo', fresh.getCurrentUserInfo());
+    const denied = await sdkFailure('getCurrentUserInfo', fresh.getCurrentUserInfo());
     assert.equal(denied.status, 401);
     // Revoking is idempotent: the key answers as revoked again.
     const again = await member.revokeApiKey(created.data.id);
     assertMatchesSpec('revokeApiKey', again.status, again.data);
     assert.equal(again.data.revoked, true);
-    const unknown = await failure('revokeApiKey', member.revokeApiKey(987654321));
+    const unknown = await sdkFailure('revokeApiKey', member.revokeApiKey(987654321));
     assert.equal(unknown.status, 404);
   });
 
@@ -118,7 +103,7 @@ describe('the Neon SDK against orgplane', () => {
     assert.match(org.data.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const viaKey = await orgKey.getOrganization(w.orgA.id);
     assert.equal(viaKey.data.id, w.orgA.id);
-    const foreign = await failure('getOrganization', admin.getOrganization(w.orgB.id));
+    const foreign = await sdkFailure('getOrganization', admin.getOrganization(w.orgB.id));
     assert.equal(foreign.status, 404);
   });
 
@@ -148,12 +133,12 @@ describe('the Neon SDK against orgplane', () => {
     const revokedScoped = await admin.revokeOrgApiKey(w.orgA.id, scoped.data.id);
     assertMatchesSpec('revokeOrgApiKey', revokedScoped.status, revokedScoped.data);
 
-    const byMember = await failure(
+    const byMember = await sdkFailure(
       'createOrgApiKey',
       member.createOrgApiKey(w.orgA.id, { key_name: 'nope' }),
     );
     assert.equal(byMember.status, 403);
-    const byOrgKey = await failure(
+    const byOrgKey = await sdkFailure(
       'createOrgApiKey',
       orgKey.createOrgApiKey(w.orgA.id, { key_name: 'nope' }),
     );
@@ -196,7 +181,7 @@ describe('the Neon SDK against orgplane', () => {
       all.data.members.map((m) => m.member.id),
     );
 
-    const bad = await failure(
+    const bad = await sdkFailure(
       'getOrganizationMembers',
       admin.getOrganizationMembers({ orgId: w.orgA.id, limit: 501 }),
     );
@@ -225,20 +210,20 @@ describe('the Neon SDK against orgplane', () => {
       assertMatchesSpec('updateOrganizationMember', changed.status, changed.data);
       assert.equal(changed.data.role, role);
     }
-    const lastAdmin = await failure(
+    const lastAdmin = await sdkFailure(
       'updateOrganizationMember',
       admin.updateOrganizationMember(w.orgA.id, w.adminMember.id, { role: MemberRole.Member }),
     );
     assert.equal(lastAdmin.status, 409);
 
-    const byKey = await failure(
+    const byKey = await sdkFailure(
       'removeOrganizationMember',
       orgKey.removeOrganizationMember(w.orgA.id, row.id),
     );
     assert.equal(byKey.status, 403);
     const removed = await admin.removeOrganizationMember(w.orgA.id, row.id);
     assertMatchesSpec('removeOrganizationMember', removed.status, removed.data);
-    const gone = await failure('getOrganizationMember', admin.getOrganizationMember(w.orgA.id, row.id));
+    const gone = await sdkFailure('getOrganizationMember', admin.getOrganizationMember(w.orgA.id, row.id));
     assert.equal(gone.status, 404);
   });
 
@@ -278,17 +263,17 @@ describe('the Neon SDK against orgplane', () => {
     assertMatchesSpec('revokePermissionFromProject', revoked.status, revoked.data);
     assert.equal(revoked.data.id, granted.data.id);
     assert.ok(revoked.data.revoked_at);
-    const gone = await failure('getProject', guestClient.getProject(project));
+    const gone = await sdkFailure('getProject', guestClient.getProject(project));
     assert.equal(gone.status, 404);
     const none = await guestClient.listSharedProjects({});
     assert.deepEqual(none.data, { projects: [] });
 
-    const bad = await failure(
+    const bad = await sdkFailure(
       'grantPermissionToProject',
       admin.grantPermissionToProject(project, { email: 'not-an-email' }),
     );
     assert.equal(bad.status, 400);
-    const missing = await failure(
+    const missing = await sdkFailure(
       'revokePermissionFromProject',
       admin.revokePermissionFromProject(project, '00000000-0000-4000-8000-000000000000'),
     );
@@ -307,7 +292,7 @@ describe('the Neon SDK against orgplane', () => {
     assertMatchesSpec('getOrganization', org.status, org.data);
     const p = await viewerClient.getProject(w.projectA1);
     assert.equal(p.data.project.effective_project_permission, 'CAN_VIEW');
-    const write = await failure(
+    const write = await sdkFailure(
       'updateProject',
       viewerClient.updateProject(w.projectA1, { project: { name: 'no' } }),
     );
@@ -317,11 +302,11 @@ describe('the Neon SDK against orgplane', () => {
 
   test('errors surface the status, our message and the request id', async () => {
     const anonymous = createApiClient({ apiKey: 'napi_not_a_real_key', baseURL });
-    const e = await failure('getCurrentUserInfo', anonymous.getCurrentUserInfo());
+    const e = await sdkFailure('getCurrentUserInfo', anonymous.getCurrentUserInfo());
     assert.equal(e.status, 401);
     assert.match(e.body.message, /authentication required/);
     assert.ok(e.body.request_id);
-    const badName = await failure('createApiKey', member.createApiKey({ key_name: '' }));
+    const badName = await sdkFailure('createApiKey', member.createApiKey({ key_name: '' }));
     assert.equal(badName.status, 400);
     assert.match(badName.body.message, /key_name/);
   });

@@ -13,6 +13,8 @@ const ExplainBodySchema = Type.Object(
     email: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     operation: Type.String({ minLength: 1, maxLength: 100 }),
     target: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** The body of the request explained: it can decide the answer (project_id, canary, org_id…). */
+    body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },
 );
@@ -24,6 +26,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<{ explain: ExplainService }
   app.post(
     '/organizations/:org_id/access/explain',
     {
+      config: { audit: { none: 'read-only: changes nothing' } },
       schema: {
         operationId: 'explainAccess',
         tags: ['Organizations'],

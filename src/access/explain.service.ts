@@ -3,20 +3,21 @@
 // removeAction, createKeyAction, ownsPersonalKey) and the policy's decide() — run for another
 // principal. Nothing is written. OPERATIONS lists, per OpenAPI operation id, the checks its service
 // makes in order; a test fails when a route's operation id is missing here.
-import type { Authenticator } from '../auth/authenticator.ts';
+import { type SubjectSource, projectSubject } from '../policy/subjects.ts';
 import type { Db } from '../db/connect.ts';
 import type { ApiKeyRow } from '../db/schema.ts';
-import { badRequest, notFound } from '../domain/errors.ts';
+import { AppError, badRequest, ERROR_STATUS, notFound, type ErrorCode } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { accountSubject, authorize, decide, type Action, type Subject } from '../policy/index.ts';
 import { findKeyById } from '../api-keys/api-keys.repository.ts';
-import { createKeyAction, ownsPersonalKey, revokeAction } from '../api-keys/api-keys.service.ts';
 import { findMember } from '../members/members.repository.ts';
-import { removeAction } from '../members/members.service.ts';
 import { findProject } from '../projects/projects.repository.ts';
-import { projectSubject } from '../projects/projects.service.ts';
 import { UNSUPPORTED_OPERATIONS } from '../projects/unsupported.ts';
+import { SERVED_WITH_COMPUTE } from '../branches/coverage.ts';
+import { hasLiveGrantInOrg } from '../sharing/sharing.repository.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
+import { findRole } from '../auth/auth.repository.ts';
+import { createKeyAction, ownsPersonalKey, revokeAction, removeAction } from '../policy/actions.ts';
 
 export interface Explanation {
   allowed: boolean;
@@ -32,9 +33,15 @@ interface Env {
   principal: Principal;
   orgId: string;
   target: string | undefined;
-  access: Authenticator;
+  /** The request's body (explain: the body of the request explained; {} when none). */
+  body: Record<string, unknown>;
+  /** Whether branch and endpoint operations are served (ORGPLANE_COMPUTE on) or answer 422. */
+  computeOn: boolean;
+  access: SubjectSource;
   db: Db;
 }
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 type Resolver = (env: Env) => Promise<Array<Step | (() => Promise<Step[]>)>>;
 
@@ -87,9 +94,23 @@ export const OPERATIONS: Readonly<Record<string, Resolver>> = {
   createOrganization: account('organization:create'),
   getOrganization: org('organization:read'),
   listOrgApiKeys: org('org_api_key:list'),
-  createOrgApiKey: async (e) => [
-    { action: createKeyAction(e.target), subject: await e.access.subjectFor(e.principal, e.orgId) },
-  ],
+  createOrgApiKey: async (e) => {
+    // As ApiKeysService.createOrg: the body's project_id picks the rule, canary adds one, and the
+    // project must be a live one of this organization.
+    const projectId = str(e.body.project_id) ?? e.target;
+    const subject = await e.access.subjectFor(e.principal, e.orgId);
+    const steps: Array<Step | (() => Promise<Step[]>)> = [{ action: createKeyAction(projectId), subject }];
+    if (e.body.canary === true) steps.push({ action: 'org_api_key:create_canary', subject });
+    if (projectId !== undefined) {
+      steps.push(async () => {
+        const p = await findProject(e.db.kysely, projectId);
+        return p && p.org_id === e.orgId && p.deleted_at === null
+          ? []
+          : [hidden('project_api_key:create: no such project in this organization', 'project')];
+      });
+    }
+    return steps;
+  },
   revokeOrgApiKey: async (e) => {
     const subject = await e.access.subjectFor(e.principal, e.orgId);
     return [
@@ -129,19 +150,39 @@ export const OPERATIONS: Readonly<Record<string, Resolver>> = {
   revokeOrganizationInvitation: org('invitation:revoke'),
   resendOrganizationInvitation: org('invitation:resend'),
   listProjects: org('project:list'),
-  createProject: org('project:create'),
+  createProject: async (e) => {
+    const project = e.body.project as Record<string, unknown> | undefined;
+    const orgId = str(project?.org_id) ?? e.orgId;
+    return [{ action: 'project:create', subject: await e.access.subjectFor(e.principal, orgId) }];
+  },
   getProject: project('project:read'),
   updateProject: project('project:update'),
   deleteProject: project('project:delete'),
   recoverProject: project('project:recover'),
   getProjectOperation: project('project:operation_read'),
-  transferProjectsFromOrgToOrg: async (e) => [
-    { action: 'project:transfer', subject: accountSubject(e.principal) },
-    { action: 'project:transfer_out', subject: await e.access.subjectFor(e.principal, e.orgId) },
-  ],
+  transferProjectsFromOrgToOrg: async (e) => {
+    const dest = str(e.body.destination_org_id);
+    const steps: Step[] = [
+      { action: 'project:transfer', subject: accountSubject(e.principal) },
+      { action: 'project:transfer_out', subject: await e.access.subjectFor(e.principal, e.orgId) },
+    ];
+    // As TransfersService: the destination's rule too (its 404 names the destination).
+    if (dest !== undefined) {
+      const d = decide('project:transfer_in', await e.access.subjectFor(e.principal, dest));
+      steps.push(
+        !d.allow && d.code === 'NOT_FOUND'
+          ? hidden('project:transfer_in: destination hidden as not found', 'destination organization')
+          : { action: 'project:transfer_in', subject: await e.access.subjectFor(e.principal, dest) },
+      );
+    }
+    return steps;
+  },
   transferProjectsFromUserToOrg: async (e) => [
     { action: 'project:transfer', subject: accountSubject(e.principal) },
-    { action: 'project:transfer_in', subject: await e.access.subjectFor(e.principal, e.orgId) },
+    {
+      action: 'project:transfer_in',
+      subject: await e.access.subjectFor(e.principal, str(e.body.destination_org_id) ?? e.orgId),
+    },
   ],
   rotateApiKey: async (e) => [
     { action: 'personal_api_key:rotate', subject: accountSubject(e.principal) },
@@ -160,10 +201,6 @@ export const OPERATIONS: Readonly<Record<string, Resolver>> = {
         const key = await findKeyById(e.db.kysely, Number(needTarget(e, 'API key id')));
         if (!key || key.kind === 'personal' || key.org_id !== e.orgId) {
           return [hidden('org_api_key:rotate: no such key in this organization', 'API key')];
-        }
-        // A canary is invisible to everyone but admins, as in ApiKeysService.findOrgKey.
-        if (key.canary && !decide('org_api_key:list_canaries', subject).allow) {
-          return [hidden('org_api_key:list_canaries: canary keys are hidden from non-admins', 'API key')];
         }
         const own = e.principal.kind === 'user' && key.created_by === e.principal.userId;
         const action: Action =
@@ -198,7 +235,23 @@ export const OPERATIONS: Readonly<Record<string, Resolver>> = {
   grantPermissionToProject: project('project_permission:grant'),
   revokePermissionFromProject: project('project_permission:revoke'),
   createProjectTransferRequest: project('project:transfer_request_create'),
-  acceptProjectTransferRequest: org('project:transfer_request_accept'),
+  acceptProjectTransferRequest: async (e) => {
+    // The destination: the body's org_id, else an organization key's own organization.
+    const dest = str(e.body.org_id) ?? (e.principal.kind === 'user' ? e.orgId : e.principal.orgId);
+    const d = decide('project:transfer_request_accept', await e.access.subjectFor(e.principal, dest));
+    if (!d.allow && d.code === 'NOT_FOUND') {
+      return [
+        hidden(
+          'project:transfer_request_accept: destination hidden as not found',
+          'destination organization',
+        ),
+      ];
+    }
+    return [
+      { action: 'project:transfer_request_accept', subject: await e.access.subjectFor(e.principal, dest) },
+    ];
+  },
+  cancelProjectTransferRequest: project('project:transfer_request_cancel'),
   listProjectBranches: project('branch:read'),
   countProjectBranches: project('branch:read'),
   getProjectBranch: project('branch:read'),
@@ -212,19 +265,41 @@ export const OPERATIONS: Readonly<Record<string, Resolver>> = {
   getProjectBranchRolePassword: project('project:connection_read'),
   getConnectionURI: project('project:connection_read'),
   ...Object.fromEntries(
-    UNSUPPORTED_OPERATIONS.map((op): [string, Resolver] => [
-      op.operationId,
-      async () => [
+    UNSUPPORTED_OPERATIONS.map((op): [string, Resolver] => {
+      const refused: Resolver = async () => [
         {
           allowed: false,
           status: 422,
           rule: `${op.operationId}: not supported by orgplane`,
           reason: `orgplane manages organizations, not compute: ${op.doing} is not supported, for every caller.`,
         },
-      ],
-    ]),
+      ];
+      if (!SERVED_WITH_COMPUTE.has(op.operationId)) return [op.operationId, refused];
+      // Served with compute on, by BranchesService: schema reads need branch:read, the rest write.
+      const served = project(op.operationId.includes('Schema') ? 'branch:read' : 'branch:write');
+      return [op.operationId, (e) => (e.computeOn ? served(e) : refused(e))];
+    }),
   ),
   getOrganizationAuditLog: org('audit_log:read'),
+  getOrganizationAuditLogActions: org('audit_log:read'),
+  getProjectCapabilities: project('project:read'),
+  listProjectOperations: project('project:operation_read'),
+  getActiveRegions: async () => [
+    {
+      allowed: true,
+      status: 200,
+      rule: 'regions: every authenticated caller',
+      reason: 'Allowed: the regions this server accepts are the same for everyone.',
+    },
+  ],
+  getProjectTransferRequest: async () => [
+    {
+      allowed: true,
+      status: 200,
+      rule: 'project:transfer_request_read: anyone holding the claim link',
+      reason: 'Allowed: the request id in the link is what grants it.',
+    },
+  ],
   explainAccess: org('access:explain'),
 };
 
@@ -234,12 +309,24 @@ export interface ExplainInput {
   email?: string | undefined;
   operation: string;
   target?: string | undefined;
+  /** The body the request would carry (it can decide the rule: project_id, canary, org_id…). */
+  body?: Record<string, unknown> | undefined;
+}
+
+/** A real request, as authorizeReplay sees it: its operation id, path parameters and body. */
+export interface RequestShape {
+  operation: string;
+  params: Record<string, unknown>;
+  body: unknown;
 }
 
 export class ExplainService {
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
+    /** The clock of key expiry (the authenticator's). */
+    private readonly clock: () => number = Date.now,
+    private readonly computeOn = false,
   ) {}
 
   async explain(caller: Principal, orgId: string, input: ExplainInput): Promise<Explanation> {
@@ -251,38 +338,120 @@ export class ExplainService {
 
     const who = await this.principalFor(orgId, input);
     if ('status' in who) return who;
+    return (await this.verdict(resolve, who, orgId, input.target, input.body ?? {})).explanation;
+  }
+
+  /**
+   * Before an idempotent replay: the caller must still be allowed what the stored response did
+   * (key revoked, member removed, role demoted → the real refusal, not the stored answer). The
+   * same checks as explain, in the order the services make them; throws the refusal.
+   */
+  async authorizeReplay(principal: Principal, req: RequestShape): Promise<void> {
+    const resolve = OPERATIONS[req.operation];
+    if (!resolve) return;
+    const params = req.params;
+    const body =
+      req.body && typeof req.body === 'object' && !Array.isArray(req.body)
+        ? (req.body as Record<string, unknown>)
+        : {};
+    const projectId = str(params.project_id);
+    let orgId = str(params.org_id) ?? str(params.source_org_id);
+    if (orgId === undefined && projectId !== undefined) {
+      orgId = (await findProject(this.db.kysely, projectId))?.org_id ?? undefined;
+    }
+    orgId ??= str(body.org_id) ?? (principal.kind === 'user' ? '' : principal.orgId);
+    const keyId = typeof params.key_id === 'number' ? String(params.key_id) : str(params.key_id);
+    const target = projectId ?? keyId ?? str(params.member_id) ?? str(params.invitation_id);
+    const { refusal } = await this.verdict(resolve, principal, orgId, target, body);
+    if (refusal) throw refusal;
+  }
+
+  private async verdict(
+    resolve: Resolver,
+    who: Principal,
+    orgId: string,
+    target: string | undefined,
+    body: Record<string, unknown>,
+  ): Promise<{ explanation: Explanation; refusal?: AppError }> {
     const steps = await resolve({
       principal: who,
       orgId,
-      target: input.target,
+      target,
+      body,
+      computeOn: this.computeOn,
       access: this.access,
       db: this.db,
     });
     let last: Explanation | undefined;
     for (const s of steps) {
       for (const step of typeof s === 'function' ? await s() : [s]) {
-        if ('status' in step) return step;
+        if ('status' in step) {
+          if (step.allowed) continue;
+          const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find(
+            (c) => ERROR_STATUS[c] === step.status,
+          );
+          const message = step.status === 404 ? step.reason : step.reason.replace(/\.$/, '');
+          return { explanation: step, refusal: new AppError(code ?? 'FORBIDDEN', message) };
+        }
         const d = decide(step.action, step.subject);
         if (!d.allow) {
           return {
-            allowed: false,
-            status: d.code === 'NOT_FOUND' ? 404 : 403,
-            rule: d.rule,
-            reason: `${d.message.charAt(0).toUpperCase()}${d.message.slice(1)}.`,
+            explanation: {
+              allowed: false,
+              status: d.code === 'NOT_FOUND' ? 404 : 403,
+              rule: d.rule,
+              reason: `${d.message.charAt(0).toUpperCase()}${d.message.slice(1)}.`,
+            },
+            refusal: new AppError(d.code, d.message),
           };
         }
         last = { allowed: true, status: 200, rule: d.rule, reason: `Allowed: ${d.reason}.` };
       }
     }
-    return last ?? { allowed: true, status: 200, rule: 'none', reason: 'Allowed: no rule restricts it.' };
+    return {
+      explanation: last ?? {
+        allowed: true,
+        status: 200,
+        rule: 'none',
+        reason: 'Allowed: no rule restricts it.',
+      },
+    };
   }
 
-  /** The principal a key, a member or an address would authenticate as. */
+  /**
+   * The principal a key, a member or an address would authenticate as. Only keys and people of
+   * this organization are explained: its organization and project keys, and the personal keys
+   * and addresses of its members and of collaborators on its projects. Anything else answers the
+   * same 404 as a key or person that does not exist, so explain tells nothing about the rest of
+   * the installation.
+   */
   private async principalFor(orgId: string, input: ExplainInput): Promise<Principal | Explanation> {
     const k = this.db.kysely;
     if (input.key_id !== undefined) {
       const key = await findKeyById(k, input.key_id);
-      if (!key) throw notFound('API key');
+      const ours =
+        key !== undefined &&
+        (key.kind === 'personal'
+          ? key.user_id !== null && (await this.isPersonOf(orgId, key.user_id))
+          : key.org_id === orgId);
+      if (!key || !ours) throw notFound('API key');
+      // Explain is for admins, who may see canaries; a canary answers every request with 401.
+      if (key.canary) {
+        return {
+          allowed: false,
+          status: 401,
+          rule: 'authentication: canary key',
+          reason: 'The key is a canary: every request with it is refused as unauthenticated (and reported).',
+        };
+      }
+      if (key.expires_at !== null && key.expires_at <= new Date(this.clock()).toISOString()) {
+        return {
+          allowed: false,
+          status: 401,
+          rule: 'authentication: expired key',
+          reason: 'The key has expired; every request with it is refused as unauthenticated.',
+        };
+      }
       if (key.revoked_at !== null) {
         return {
           allowed: false,
@@ -299,8 +468,14 @@ export class ExplainService {
       return { kind: 'user', userId: m.user_id, keyId: null };
     }
     const user = await findUserByEmail(k, input.email ?? '');
-    // No account: answered as any non-member would be (and without saying whether it exists).
-    return { kind: 'user', userId: user?.id ?? '00000000-0000-0000-0000-000000000000', keyId: null };
+    if (!user || !(await this.isPersonOf(orgId, user.id))) throw notFound('member or collaborator');
+    return { kind: 'user', userId: user.id, keyId: null };
+  }
+
+  /** A member of the organization, or a collaborator on one of its projects. */
+  private async isPersonOf(orgId: string, userId: string): Promise<boolean> {
+    const k = this.db.kysely;
+    return (await findRole(k, orgId, userId)) !== null || (await hasLiveGrantInOrg(k, userId, orgId));
   }
 }
 

@@ -1,31 +1,9 @@
 // SQL for API keys. Only hashes are stored; tokens never reach this layer's reads.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import { preparedQuery } from '../db/prepared.ts';
 import type { ApiKeyKind, ApiKeyRow, Database, NewApiKey } from '../db/schema.ts';
 
 export type ApiKeyWithCreator = ApiKeyRow & { creator_name: string | null; creator_image: string | null };
-
-/** What authentication reads of a key. */
-export type AuthKey = Pick<
-  ApiKeyRow,
-  'id' | 'kind' | 'name' | 'user_id' | 'org_id' | 'project_id' | 'expires_at' | 'canary'
->;
-
-const activeKeyByHash = preparedQuery((db, _shape, tokenHash: string) =>
-  db
-    .selectFrom('api_keys')
-    .select(['id', 'kind', 'name', 'user_id', 'org_id', 'project_id', 'expires_at', 'canary'])
-    .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null),
-);
-
-/** The authentication lookup: one indexed read by token hash. */
-export async function findActiveKeyByHash(
-  db: Kysely<Database>,
-  tokenHash: string,
-): Promise<AuthKey | undefined> {
-  return (await activeKeyByHash(db, '', tokenHash))[0];
-}
 
 export async function insertApiKey(db: Kysely<Database>, key: NewApiKey): Promise<ApiKeyRow> {
   return db.insertInto('api_keys').values(key).returningAll().executeTakeFirstOrThrow();
@@ -97,6 +75,75 @@ export async function revokeKey(
   return (await revokeQuery(db, '', id, at))[0];
 }
 
+/**
+ * Points a live, not yet rotated key at its successor (and ends it, now or after the overlap).
+ * False when another rotation or a revocation got there first.
+ */
+export async function markRotated(
+  db: Kysely<Database>,
+  id: number,
+  set: { rotated_to_id: number; revoked_at?: string; expires_at?: string },
+): Promise<boolean> {
+  const r = await db
+    .updateTable('api_keys')
+    .set(set)
+    .where('id', '=', id)
+    .where('rotated_to_id', 'is', null)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Whether a project-scoped key may name this project: it is the organization's and not deleted. */
+export async function isLiveProjectOf(
+  db: Kysely<Database>,
+  orgId: string,
+  projectId: string,
+): Promise<boolean> {
+  const project = await db
+    .selectFrom('projects')
+    .select('id')
+    .where('id', '=', projectId)
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return project !== undefined;
+}
+
+/** Writes one key's newest use (the last-used tracker's batched flush). */
+export async function setLastUsed(db: Kysely<Database>, id: number, at: string, addr: string): Promise<void> {
+  await db
+    .updateTable('api_keys')
+    .set({ last_used_at: at, last_used_from_addr: addr })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The live project-scoped keys of these projects, by id (what a transfer will revoke). */
+export function listLiveProjectKeys(
+  db: Kysely<Database>,
+  projectIds: string[],
+): Promise<Array<Pick<ApiKeyRow, 'id' | 'name' | 'project_id'>>> {
+  return db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'project_id'])
+    .where('kind', '=', 'project')
+    .where('project_id', 'in', projectIds)
+    .where('revoked_at', 'is', null)
+    .orderBy('id')
+    .execute();
+}
+
+/** Who created a key (an organization key's projects belong to its creator). */
+export async function findKeyCreator(db: Kysely<Database>, id: number): Promise<string> {
+  const key = await db
+    .selectFrom('api_keys')
+    .select('created_by')
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return key.created_by;
+}
+
 /** Revokes every live project-scoped key of these projects (a transfer moved them out). Returns the ids. */
 export async function revokeProjectKeys(
   db: Kysely<Database>,
@@ -113,4 +160,52 @@ export async function revokeProjectKeys(
     .returning('id')
     .execute();
   return rows.map((r) => r.id);
+}
+
+/** Records one use of a canary key (the api_key_canary_uses table of migration 0009). */
+export async function insertCanaryUse(
+  db: Kysely<Database>,
+  row: Insertable<Database['api_key_canary_uses']>,
+): Promise<void> {
+  await db.insertInto('api_key_canary_uses').values(row).execute();
+}
+
+/**
+ * Claims the canary key's alert: true for the one caller that finds no alert since cutoff (a
+ * conditional update, so only one process wins, also across processes).
+ */
+export async function claimCanaryAlert(
+  db: Kysely<Database>,
+  keyId: number,
+  at: string,
+  cutoff: string,
+): Promise<boolean> {
+  const claimed = await db
+    .updateTable('api_keys')
+    .set({ canary_alerted_at: at })
+    .where('id', '=', keyId)
+    .where((eb) => eb.or([eb('canary_alerted_at', 'is', null), eb('canary_alerted_at', '<=', cutoff)]))
+    .executeTakeFirst();
+  return Number(claimed.numUpdatedRows) === 1;
+}
+
+/** Who hears of a canary use: for organization and project keys the organization's admins; for personal keys their owner. */
+export async function canaryRecipients(
+  db: Kysely<Database>,
+  key: Pick<ApiKeyRow, 'kind' | 'user_id' | 'org_id'>,
+): Promise<string[]> {
+  if (key.kind === 'personal' && key.user_id) {
+    const u = await db.selectFrom('users').select('email').where('id', '=', key.user_id).executeTakeFirst();
+    return u ? [u.email] : [];
+  }
+  if (!key.org_id) return [];
+  const rows = await db
+    .selectFrom('members as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select('u.email')
+    .where('m.org_id', '=', key.org_id)
+    .where('m.role', '=', 'admin')
+    .orderBy('u.email')
+    .execute();
+  return rows.map((r) => r.email);
 }

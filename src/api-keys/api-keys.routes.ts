@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
-import { auditOf } from '../http/audit.ts';
+import { auditOf } from '../audit/audit.hook.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
@@ -55,6 +55,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
   app.post(
     '/api_keys',
     {
+      config: { audit: 'api_key.created' },
       schema: {
         operationId: 'createApiKey',
         tags: ['API Key'],
@@ -72,6 +73,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
   app.post(
     '/api_keys/:key_id/rotate',
     {
+      config: { audit: 'api_key.rotated' },
       preValidation: emptyBodyIsEmptyObject,
       schema: {
         operationId: 'rotateApiKey',
@@ -92,6 +94,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
   app.delete(
     '/api_keys/:key_id',
     {
+      config: { audit: 'api_key.revoked' },
       schema: {
         operationId: 'revokeApiKey',
         tags: ['API Key'],
@@ -121,7 +124,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
   app.post(
     '/organizations/:org_id/api_keys',
     {
-      config: orgKeyBudget,
+      config: { ...orgKeyBudget, audit: 'api_key.created' },
       schema: {
         operationId: 'createOrgApiKey',
         tags: ['Organizations'],
@@ -139,8 +142,8 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
   app.post(
     '/organizations/:org_id/api_keys/:key_id/rotate',
     {
+      config: { ...orgKeyBudget, audit: 'api_key.rotated' },
       preValidation: emptyBodyIsEmptyObject,
-      config: orgKeyBudget,
       schema: {
         operationId: 'rotateOrgApiKey',
         tags: ['Organizations'],
@@ -166,6 +169,7 @@ export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeysService;
   app.delete(
     '/organizations/:org_id/api_keys/:key_id',
     {
+      config: { audit: 'api_key.revoked' },
       schema: {
         operationId: 'revokeOrgApiKey',
         tags: ['Organizations'],

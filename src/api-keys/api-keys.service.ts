@@ -3,25 +3,28 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
-import { findOrganization, lockOrganization } from '../organizations/organizations.repository.ts';
+import { findOrganization, lockOrganization } from '../db/organizations.repository.ts';
 import type { ApiKeyKind, ApiKeyRow, Database } from '../db/schema.ts';
 import { badRequest, conflict, notFound } from '../domain/errors.ts';
 import { hashToken, newApiKeyToken } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso, systemClock, type Clock } from '../domain/time.ts';
 import { authorize, accountSubject, can, type Subject } from '../policy/index.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import type { SubjectSource } from '../policy/subjects.ts';
 import {
   findKeyById,
   insertApiKey,
+  isLiveProjectOf,
   listOrgKeys,
   listPersonalKeys,
+  markRotated,
   revokeKey,
   type ApiKeyWithCreator,
 } from './api-keys.repository.ts';
 import type { LastUsedTracker } from './last-used.ts';
 import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
+import { ownsPersonalKey, createKeyAction, revokeAction } from '../policy/actions.ts';
 
 export interface CreatedKey {
   row: ApiKeyRow;
@@ -47,10 +50,61 @@ export interface RotateOptions {
 
 const DAY_MS = 86_400_000;
 
+export interface NewKeyFields {
+  name: string;
+  createdBy: string;
+  userId?: string;
+  orgId?: string;
+  projectId?: string;
+  expiresAt?: string | null;
+  canary?: boolean;
+}
+
+/**
+ * The one home for creating an API key: the row and its api_key.created event, in the caller's
+ * transaction. Every path that creates a key (this service, invitation and share sign-ups) comes
+ * here, so every new key is audited the same way. ctx null: the caller writes its own event.
+ */
+export async function createKey(
+  db: Kysely<Database>,
+  kind: ApiKeyKind,
+  fields: NewKeyFields,
+  ctx: AuditContext | null,
+): Promise<CreatedKey> {
+  const token = newApiKeyToken();
+  const row = await insertApiKey(db, {
+    kind,
+    name: fields.name,
+    token_hash: hashToken(token),
+    user_id: fields.userId ?? null,
+    org_id: fields.orgId ?? null,
+    project_id: fields.projectId ?? null,
+    created_by: fields.createdBy,
+    created_at: nowIso(),
+    last_used_at: null,
+    last_used_from_addr: '',
+    revoked_at: null,
+    expires_at: fields.expiresAt ?? null,
+    canary: fields.canary ? 1 : 0,
+  });
+  if (!ctx) return { row, token };
+  await appendAuditEvent(
+    db,
+    ctx.event({
+      action: 'api_key.created',
+      orgId: row.org_id,
+      userId: row.user_id ?? undefined,
+      target: { type: 'api_key', id: String(row.id) },
+      changes: { kind, key_name: row.name, project_id: row.project_id ?? undefined },
+    }),
+  );
+  return { row, token };
+}
+
 export class ApiKeysService {
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
     private readonly lastUsed: LastUsedTracker,
     private readonly clock: Clock = systemClock,
   ) {}
@@ -58,48 +112,13 @@ export class ApiKeysService {
   /** Inserts the key and its api_key.created event in one transaction (the caller's, or a new one). */
   private async create(
     kind: ApiKeyKind,
-    fields: {
-      name: string;
-      createdBy: string;
-      userId?: string;
-      orgId?: string;
-      projectId?: string;
-      expiresAt?: string | null;
-      canary?: boolean;
-    },
+    fields: NewKeyFields,
     /** null: the caller writes its own event (rotation records one api_key.rotated). */
     ctx: AuditContext | null,
     db?: Kysely<Database>,
   ): Promise<CreatedKey> {
     if (!db) return withTransaction(this.db, (trx) => this.create(kind, fields, ctx, trx));
-    const token = newApiKeyToken();
-    const row = await insertApiKey(db, {
-      kind,
-      name: fields.name,
-      token_hash: hashToken(token),
-      user_id: fields.userId ?? null,
-      org_id: fields.orgId ?? null,
-      project_id: fields.projectId ?? null,
-      created_by: fields.createdBy,
-      created_at: nowIso(),
-      last_used_at: null,
-      last_used_from_addr: '',
-      revoked_at: null,
-      expires_at: fields.expiresAt ?? null,
-      canary: fields.canary ? 1 : 0,
-    });
-    if (!ctx) return { row, token };
-    await appendAuditEvent(
-      db,
-      ctx.event({
-        action: 'api_key.created',
-        orgId: row.org_id,
-        userId: row.user_id ?? undefined,
-        target: { type: 'api_key', id: String(row.id) },
-        changes: { kind, key_name: row.name, project_id: row.project_id ?? undefined },
-      }),
-    );
-    return { row, token };
+    return createKey(db, kind, fields, ctx);
   }
 
   /**
@@ -249,7 +268,9 @@ export class ApiKeysService {
     const subject = await this.access.subjectFor(principal, orgId);
     const key = await this.findOrgKey(k, subject, orgId, keyId);
     authorize(revokeAction(principal, key), subject);
-    return this.revoke(key, ctx);
+    const revoked = await this.revoke(key, ctx);
+    // Only admins learn that it was a canary.
+    return can('org_api_key:list_canaries', subject) ? revoked : { ...revoked, canary: 0 };
   }
 
   /** Rotation needs what creating that kind of key needs (and, for someone else's project key, an admin). */
@@ -324,15 +345,9 @@ export class ApiKeysService {
       const current = old.expires_at === null ? Infinity : Date.parse(old.expires_at);
       set = { rotated_to_id: created.row.id, expires_at: new Date(Math.min(end, current)).toISOString() };
     }
-    const r = await trx
-      .updateTable('api_keys')
-      .set(set)
-      .where('id', '=', old.id)
-      .where('rotated_to_id', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
     // Another rotation or a revocation won the race; the new key is rolled back with this error.
-    if (Number(r.numUpdatedRows) !== 1) throw conflict('API key was rotated or revoked by another request');
+    if (!(await markRotated(trx, old.id, set)))
+      throw conflict('API key was rotated or revoked by another request');
     await appendAuditEvent(
       trx,
       ctx.event({
@@ -357,20 +372,14 @@ export class ApiKeysService {
     authorize('org_api_key:list', subject);
     const key = await findKeyById(db, keyId);
     if (!key || key.kind === 'personal' || key.org_id !== orgId) throw notFound('API key');
-    // A canary is invisible to everyone but admins, here as in the list.
-    if (key.canary && !can('org_api_key:list_canaries', subject)) throw notFound('API key');
+    // Canaries are not listed for non-admins, but otherwise answer exactly as an ordinary key
+    // would (403 where revoking is refused, 200 where it is allowed): a different answer would
+    // tell a key holder which keys are traps.
     return key;
   }
 
   private async liveProject(trx: Kysely<Database>, orgId: string, projectId: string): Promise<void> {
-    const project = await trx
-      .selectFrom('projects')
-      .select('id')
-      .where('id', '=', projectId)
-      .where('org_id', '=', orgId)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!project) throw notFound('project');
+    if (!(await isLiveProjectOf(trx, orgId, projectId))) throw notFound('project');
   }
 
   private async maxLifetime(db: Kysely<Database>, orgId: string): Promise<number | null> {
@@ -405,28 +414,4 @@ export class ApiKeysService {
       return (await findKeyById(trx, key.id)) ?? { ...key, revoked_at: at };
     });
   }
-}
-
-/**
- * Which rule decides revoking an organization's key: a member's own project-scoped key, or any.
- * Shared by the request path and access/explain.
- */
-export function revokeAction(
-  principal: Principal,
-  key: Pick<ApiKeyRow, 'kind' | 'created_by'>,
-): 'org_api_key:revoke_own' | 'org_api_key:revoke' {
-  const own = principal.kind === 'user' && key.kind === 'project' && key.created_by === principal.userId;
-  return own ? 'org_api_key:revoke_own' : 'org_api_key:revoke';
-}
-
-/** Which rule decides creating an organization key: organization-wide, or project-scoped. */
-export function createKeyAction(
-  projectId: string | undefined,
-): 'org_api_key:create' | 'project_api_key:create' {
-  return projectId === undefined ? 'org_api_key:create' : 'project_api_key:create';
-}
-
-/** Whether the key is a personal key of the calling user (anyone else's does not exist for them). */
-export function ownsPersonalKey(principal: Principal, key: Pick<ApiKeyRow, 'kind' | 'user_id'>): boolean {
-  return key.kind === 'personal' && principal.kind === 'user' && key.user_id === principal.userId;
 }

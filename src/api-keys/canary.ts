@@ -8,11 +8,13 @@ import { withTransaction } from '../db/connect.ts';
 import type { Database, OutboxRow } from '../db/schema.ts';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../domain/time.ts';
-import { escapeHtml, oneLine } from '../invitations/html.ts';
+import { messageDomainOf } from '../domain/email.ts';
 import type { MailWorker } from '../mail/mail.worker.ts';
 import { enqueueMessage, type OutgoingMessage } from '../mail/outbox.repository.ts';
-import type { AuthKey } from './api-keys.repository.ts';
+import type { AuthKey } from '../auth/auth.repository.ts';
 import type { Actor, NewAuditEvent } from '../audit/audit.ts';
+import { html, mailPage, oneLine } from '../domain/html.ts';
+import { canaryRecipients, claimCanaryAlert, insertCanaryUse } from './api-keys.repository.ts';
 
 export const CANARY_EVENT = 'api_key.canary_used';
 const ALERT_INTERVAL_MS = 3600_000;
@@ -28,20 +30,16 @@ export interface CanaryUse {
 export type CanaryUseSink = (db: Kysely<Database>, use: CanaryUse, emailed: boolean) => Promise<void>;
 
 /** The default sink: the api_key_canary_uses table of migration 0009. */
-export const canaryUsesTable: CanaryUseSink = async (db, use, emailed) => {
-  await db
-    .insertInto('api_key_canary_uses')
-    .values({
-      key_id: use.key.id,
-      org_id: use.key.org_id,
-      user_id: use.key.user_id,
-      used_at: use.at,
-      addr: use.addr,
-      user_agent: use.userAgent,
-      emailed: emailed ? 1 : 0,
-    })
-    .execute();
-};
+export const canaryUsesTable: CanaryUseSink = (db, use, emailed) =>
+  insertCanaryUse(db, {
+    key_id: use.key.id,
+    org_id: use.key.org_id,
+    user_id: use.key.user_id,
+    used_at: use.at,
+    addr: use.addr,
+    user_agent: use.userAgent,
+    emailed: emailed ? 1 : 0,
+  });
 
 export class CanaryAlerts {
   private readonly messageDomain: string;
@@ -54,13 +52,7 @@ export class CanaryAlerts {
     private readonly clock: Clock = systemClock,
     private readonly sink: CanaryUseSink = canaryUsesTable,
   ) {
-    let host = '';
-    try {
-      host = new URL(config.publicUrl).hostname;
-    } catch {
-      host = '';
-    }
-    this.messageDomain = host || 'orgplane.local';
+    this.messageDomain = messageDomainOf(config.publicUrl);
   }
 
   /** The authenticator's onCanaryUse. Never throws: failures are logged. */
@@ -75,17 +67,11 @@ export class CanaryAlerts {
       const queued = await withTransaction(this.db, async (trx) => {
         // One alert per key per hour, also across processes: a conditional update claims it.
         const cutoff = new Date(now - ALERT_INTERVAL_MS).toISOString();
-        const claimed = await trx
-          .updateTable('api_keys')
-          .set({ canary_alerted_at: use.at })
-          .where('id', '=', key.id)
-          .where((eb) => eb.or([eb('canary_alerted_at', 'is', null), eb('canary_alerted_at', '<=', cutoff)]))
-          .executeTakeFirst();
-        const emailed = Number(claimed.numUpdatedRows) === 1;
+        const emailed = await claimCanaryAlert(trx, key.id, use.at, cutoff);
         await this.sink(trx, use, emailed);
         if (!emailed) return [];
         const out: OutboxRow[] = [];
-        for (const to of await recipients(trx, key)) {
+        for (const to of await canaryRecipients(trx, key)) {
           out.push(await enqueueMessage(trx, canaryMail(use, to, this.config.publicUrl), this.messageDomain));
         }
         return out;
@@ -95,24 +81,6 @@ export class CanaryAlerts {
       this.log.error({ err, key_id: key.id }, 'could not record a canary key use');
     }
   };
-}
-
-/** Organization and project keys: the organization's admins; personal keys: their owner. */
-async function recipients(db: Kysely<Database>, key: AuthKey): Promise<string[]> {
-  if (key.kind === 'personal' && key.user_id) {
-    const u = await db.selectFrom('users').select('email').where('id', '=', key.user_id).executeTakeFirst();
-    return u ? [u.email] : [];
-  }
-  if (!key.org_id) return [];
-  const rows = await db
-    .selectFrom('members as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select('u.email')
-    .where('m.org_id', '=', key.org_id)
-    .where('m.role', '=', 'admin')
-    .orderBy('u.email')
-    .execute();
-  return rows.map((r) => r.email);
 }
 
 function canaryMail(use: CanaryUse, recipient: string, publicUrl: string): OutgoingMessage {
@@ -132,15 +100,11 @@ function canaryMail(use: CanaryUse, recipient: string, publicUrl: string): Outgo
     recipient,
     subject,
     text: [subject, '', ...facts, '', advice, '', publicUrl].join('\n'),
-    html: [
-      '<!doctype html>',
-      `<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
-      '<body style="font-family: sans-serif; line-height: 1.5; max-width: 40em">',
-      `<p><strong>${escapeHtml(subject)}</strong></p>`,
-      `<ul>${facts.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`,
-      `<p>${escapeHtml(advice)}</p>`,
-      '</body></html>',
-    ].join('\n'),
+    html: mailPage(subject, [
+      html`<strong>${subject}</strong>`,
+      html`${facts.map((f) => html`${f}<br />`)}`,
+      html`${advice}`,
+    ]),
     orgId: use.key.org_id ?? undefined,
   };
 }

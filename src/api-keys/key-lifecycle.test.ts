@@ -1,6 +1,6 @@
 // Extensions of API keys: expiry (to the second, cached or not), an organization's maximum key
 // lifetime, rotation with overlap, and canary (honeytoken) keys with their alerts and visibility.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestApp, TestClock, type TestApp } from '../../test/helpers/app.ts';
 import {
@@ -31,6 +31,10 @@ describe('API key lifecycle', () => {
     await addMember(t.services, w.orgA.id, admin2, 'admin');
   });
   after(() => t.close());
+  // Frozen: a test's "two seconds ahead" stays two seconds ahead however slowly the machine runs;
+  // only clock.set/advance move time.
+  beforeEach(() => clock.set(Date.now()));
+  afterEach(() => clock.reset());
 
   const orgKeys = (orgId: string) => `/api/v2/organizations/${orgId}/api_keys`;
   const auth = (token: string, headers: Record<string, string> = {}) =>
@@ -68,7 +72,6 @@ describe('API key lifecycle', () => {
         !gone.body.some((k: { id: number }) => k.id === created.body.id),
         'expired keys are not listed',
       );
-      clock.reset();
     });
 
     test('a key first used after its expiry (never cached) answers 401; personal keys expire too', async () => {
@@ -86,7 +89,6 @@ describe('API key lifecycle', () => {
       );
       clock.set(at.getTime());
       assert.equal((await auth(created.body.key)).status, 401);
-      clock.reset();
     });
 
     test('expires_at must be an RFC 3339 time in the future (400)', async () => {
@@ -211,7 +213,6 @@ describe('API key lifecycle', () => {
       clock.set(end);
       assert.equal((await auth(old.body.key)).status, 401, 'old key after the overlap');
       assert.equal((await auth(rot.body.key)).status, 200, 'new key after the overlap');
-      clock.reset();
 
       const twice = await t.call('POST', `${orgKeys(w.orgA.id)}/${old.body.id}/rotate`, {
         token: w.admin.token,
@@ -407,7 +408,6 @@ describe('API key lifecycle', () => {
       await auth(canary.key);
       await t.services.access.settled();
       assert.equal((await mailsFor(canary.id)).length, 4, 'an hour later: one more email per admin');
-      clock.reset();
     });
 
     test('lists show canaries (canary: true) to admins only; others cannot revoke or rotate them', async () => {
@@ -426,15 +426,105 @@ describe('API key lifecycle', () => {
         assert.ok(!list.body.some((k: { id: number }) => k.id === canary.id), 'hidden');
         assert.ok(!list.text.includes('canary'));
       }
-      const revokeByOrgKey = await t.call('DELETE', `${orgKeys(w.orgA.id)}/${canary.id}`, {
-        token: w.orgKeyA.token,
-      });
-      assert.equal(revokeByOrgKey.status, 404);
       const rotateByMember = await t.call('POST', `${orgKeys(w.orgA.id)}/${canary.id}/rotate`, {
         token: w.member.token,
         body: {},
       });
-      assert.equal(rotateByMember.status, 404);
+      assert.equal(rotateByMember.status, 403, 'as for any key the member did not create');
+    });
+
+    test('non-admins cannot tell a canary from an ordinary key: answers, audit log, and the record runs after the answer', async () => {
+      const make = async (name: string, canaryKey: boolean) =>
+        (
+          await t.call('POST', orgKeys(w.orgA.id), {
+            token: w.admin.token,
+            body: { key_name: name, ...(canaryKey ? { canary: true } : {}) },
+          })
+        ).body as { id: number; key: string };
+      const plain = await make('deploy-a', false);
+      const trap = await make('deploy-b', true);
+      const strip = (r: { status: number; body: unknown; headers: Record<string, unknown> }) => ({
+        status: r.status,
+        // Times differ by when each key was made and used (real clock, second precision): compare
+        // whether each is set, not its value, so a canary that records no use would still show.
+        body: JSON.stringify(r.body, (k, v: unknown) =>
+          k === 'request_id' || k === 'created_at' ? undefined : k.endsWith('_at') && v !== null ? 'TIME' : v,
+        )
+          .replace(new RegExp(`\\b(${plain.id}|${trap.id})\\b`, 'g'), 'ID')
+          .replaceAll('deploy-a', 'NAME')
+          .replaceAll('deploy-b', 'NAME'),
+        type: r.headers['content-type'],
+      });
+
+      // The record of a use runs only after the answer has left: held here, the answer still comes.
+      const held: Array<() => void> = [];
+      const access = t.services.access;
+      const defer = access.deferReport;
+      access.deferReport = (fn) => held.push(fn);
+      const countUses = async () =>
+        (
+          await t.db.kysely
+            .selectFrom('api_key_canary_uses')
+            .select('id')
+            .where('key_id', '=', trap.id)
+            .execute()
+        ).length;
+      const before = await countUses();
+      try {
+        assert.equal((await auth(plain.key)).status, 200, 'both keys have been used once');
+        const used = await auth(trap.key);
+        const unknown = await auth(`napi_${'B'.repeat(58)}`);
+        assert.deepEqual(strip(used), strip(unknown));
+        assert.equal(held.length, 1, 'the report waits for the barrier');
+        assert.equal(await countUses(), before, 'nothing written on the request path');
+        held.splice(0).forEach((fn) => fn());
+        await access.settled();
+        assert.equal(await countUses(), before + 1);
+      } finally {
+        access.deferReport = defer;
+      }
+
+      // A member: rotating and revoking either key is refused the same way.
+      for (const [method, suffix] of [
+        ['DELETE', ''],
+        ['POST', '/rotate'],
+      ] as const) {
+        const answers = [];
+        for (const k of [plain, trap]) {
+          answers.push(
+            strip(
+              await t.call(method, `${orgKeys(w.orgA.id)}/${k.id}${suffix}`, {
+                token: w.member.token,
+                ...(method === 'POST' ? { body: {} } : {}),
+              }),
+            ),
+          );
+        }
+        assert.equal(answers[0]?.status, 403, `${method}${suffix}`);
+        assert.deepEqual(answers[1], answers[0], `${method}${suffix}`);
+      }
+      // The organization's key reads the audit log: nothing there names the trap or its uses.
+      const log = await t.call('GET', `/api/v2/organizations/${w.orgA.id}/audit_log?limit=1000`, {
+        token: w.orgKeyA.token,
+      });
+      assert.equal(log.status, 200, log.text);
+      assert.ok(!log.text.includes('canary'), 'no canary event');
+      const events = log.body.events as Array<{ target?: { id?: string } }>;
+      assert.ok(events.some((e) => e.target?.id === String(plain.id)));
+      assert.ok(!events.some((e) => e.target?.id === String(trap.id)), 'the trap is not in the log');
+      const adminLog = await t.call('GET', `/api/v2/organizations/${w.orgA.id}/audit_log?limit=1000`, {
+        token: w.admin.token,
+      });
+      assert.ok(adminLog.text.includes('api_key.canary_used'), 'admins see everything');
+      // The organization's key may revoke organization keys: it revokes both alike.
+      const revoked = [];
+      for (const k of [plain, trap]) {
+        revoked.push(
+          strip(await t.call('DELETE', `${orgKeys(w.orgA.id)}/${k.id}`, { token: w.orgKeyA.token })),
+        );
+      }
+      assert.equal(revoked[0]?.status, 200);
+      assert.deepEqual(revoked[1], revoked[0]);
     });
 
     test('a personal canary alerts its owner', async () => {

@@ -2,6 +2,7 @@
 // Each key's newest use is kept in memory and written every flushMs (and on close, and before lists).
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { setLastUsed } from './api-keys.repository.ts';
 
 interface Use {
   at: string;
@@ -39,11 +40,7 @@ export class LastUsedTracker {
       try {
         await this.db.transaction().execute(async (trx) => {
           for (const [id, use] of batch) {
-            await trx
-              .updateTable('api_keys')
-              .set({ last_used_at: use.at, last_used_from_addr: use.addr })
-              .where('id', '=', id)
-              .execute();
+            await setLastUsed(trx, id, use.at, use.addr);
           }
         });
       } catch (err) {

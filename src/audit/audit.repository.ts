@@ -3,11 +3,12 @@
 // sequence number holds that row's lock until commit (PostgreSQL), so two writers of one chain
 // queue; SQLite transactions never interleave. Writers to an organization's chain already hold the
 // organization's lock (lockOrganization), always taken first, so the two locks cannot deadlock.
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { newUuid } from '../domain/ids.ts';
 import { nowIso } from '../domain/time.ts';
 import {
+  canonicalJson,
   chainOf,
   eventHash,
   GENESIS_HASH,
@@ -60,6 +61,83 @@ async function nextPosition(db: Kysely<Database>, chain: string): Promise<{ seq:
 }
 
 /**
+ * PostgreSQL: the whole append in one statement (one round trip, under the head row's lock, which
+ * it takes): read the chain head, take the next position, compute the event's hash, insert the
+ * event and move the head, and read the acting user's email when the actor needs it. The hash is
+ * the same SHA-256 over the same canonical JSON as eventHash (verification is unchanged): the JSON
+ * is built here with markers where the position, the previous hash and the email go, and PostgreSQL
+ * puts their JSON text in their place (to_json, whose escaping matches JSON.stringify for text and
+ * integers). Answers undefined when the chain has no head row yet (its first event).
+ */
+async function appendInOneStatement(
+  db: Kysely<Database>,
+  chain: string,
+  event: Omit<AuditEvent, 'seq' | 'prev_hash' | 'hash'>,
+  needEmail: boolean,
+): Promise<AuditEvent | undefined> {
+  const tag = newUuid();
+  const PREV = `@orgplane-prev-${tag}@`;
+  const SEQ = `@orgplane-seq-${tag}@`;
+  const EMAIL = `@orgplane-email-${tag}@`;
+  const actor = needEmail ? ({ ...event.actor, email: EMAIL } as Actor) : event.actor;
+  const changes = scrub(event.changes) as Record<string, unknown>;
+  const marked = { ...event, actor, changes, seq: SEQ as unknown as number, prev_hash: PREV };
+  const json = {
+    [`"${PREV}"`]: sql`to_json(cur.head_hash)::text`,
+    [`"${SEQ}"`]: sql`(cur.seq + 1)::text`,
+    [`"${EMAIL}"`]: sql`coalesce(to_json(who.email)::text, 'null')`,
+  };
+  /** text with each quoted marker replaced by its SQL expression, as one SQL text expression. */
+  const filled = (text: string) => {
+    const parts: RawBuilder<unknown>[] = [];
+    const re = new RegExp(
+      Object.keys(json)
+        .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('|'),
+      'g',
+    );
+    let last = 0;
+    for (const m of text.matchAll(re)) {
+      parts.push(sql`${text.slice(last, m.index)}::text`, json[m[0]] as RawBuilder<unknown>);
+      last = m.index + m[0].length;
+    }
+    parts.push(sql`${text.slice(last)}::text`);
+    return sql.join(parts, sql` || `);
+  };
+  const actorId = event.actor.id;
+  const knownEmail =
+    event.actor.type === 'user' && !needEmail ? (event.actor.email?.toLowerCase() ?? null) : null;
+  const r = await sql<{ seq: number; prev: string; hash: string; email: string | null }>`
+    with cur as (select seq, head_hash from audit_chains where chain = ${chain} for update),
+    who as (select ${needEmail ? sql`(select email from users where id = ${actorId})` : sql`null::text`} as email),
+    nxt as (
+      select cur.seq + 1 as seq, cur.head_hash as prev, who.email as email,
+        encode(sha256(convert_to(cur.head_hash || ${filled(canonicalJson(marked))}, 'UTF8')), 'hex') as hash,
+        ${filled(JSON.stringify(actor))} as actor
+      from cur, who
+    ),
+    up as (
+      update audit_chains c set seq = nxt.seq, head_hash = nxt.hash from nxt where c.chain = ${chain}
+    ),
+    ins as (
+      insert into audit_events (id, chain, seq, at, org_id, action, actor_id, actor_email, actor,
+        target_type, target_id, request_id, client_addr, outcome, status, changes, prev_hash, hash)
+      select ${event.id}::text, ${chain}::text, nxt.seq, ${event.at}::text, ${event.org_id}::text,
+        ${event.action}::text, ${actorId}::text,
+        ${needEmail ? sql`lower(nxt.email)` : sql`${knownEmail}::text`}, nxt.actor,
+        ${event.target.type}::text, ${event.target.id}::text, ${event.request_id}::text,
+        ${event.client_addr}::text, ${event.outcome}::text, ${event.status}::integer,
+        ${JSON.stringify(changes)}::text, nxt.prev, nxt.hash
+      from nxt
+    )
+    select seq, prev, hash, email from nxt`.execute(db);
+  const row = r.rows[0];
+  if (!row) return undefined;
+  const finalActor = needEmail ? ({ ...event.actor, email: row.email } as Actor) : event.actor;
+  return { ...event, actor: finalActor, changes, seq: Number(row.seq), prev_hash: row.prev, hash: row.hash };
+}
+
+/**
  * Appends one event to its chain. Call it inside the transaction that makes the change, as its
  * last write; the event then exists if and only if the change does.
  */
@@ -68,32 +146,9 @@ export async function appendAuditEvent(db: Kysely<Database>, input: NewAuditEven
   let actor = input.actor;
   const needEmail = actor.type === 'user' && actor.email === undefined;
   const chain = chainOf(input);
-  let position: { seq: number; prev: string } | undefined;
-  if (pg && needEmail) {
-    // One round trip for the next position and the actor's email (every round trip is held
-    // under the organization's lock).
-    const r = await sql<{ seq: number; head_hash: string; email: string | null }>`
-      with head as (
-        update audit_chains set seq = seq + 1 where chain = ${chain} returning seq, head_hash
-      )
-      select head.seq, head.head_hash, (select email from users where id = ${actor.id}) as email from head`.execute(
-      db,
-    );
-    const row = r.rows[0];
-    if (row) {
-      position = { seq: Number(row.seq), prev: row.head_hash };
-      actor = { ...actor, email: row.email } as typeof actor;
-    }
-  }
-  if (actor.type === 'user' && actor.email === undefined) {
-    const u = await db.selectFrom('users').select('email').where('id', '=', actor.id).executeTakeFirst();
-    actor = { ...actor, email: u?.email ?? null };
-  }
-  const { seq, prev } = position ?? (await nextPosition(db, chain));
-  const body: Omit<AuditEvent, 'hash'> = {
+  const base = {
     id: newUuid(),
     chain,
-    seq,
     at: nowIso(),
     org_id: input.org_id,
     action: input.action,
@@ -103,42 +158,51 @@ export async function appendAuditEvent(db: Kysely<Database>, input: NewAuditEven
     client_addr: input.client_addr,
     outcome: input.outcome,
     status: input.status,
+    changes: input.changes,
+  };
+  if (pg) {
+    const done = await appendInOneStatement(db, chain, base, needEmail);
+    if (done) return done;
+  }
+  // SQLite (statements there are calls into the same process, not round trips), and a chain's
+  // first event on PostgreSQL.
+  if (actor.type === 'user' && actor.email === undefined) {
+    const u = await db.selectFrom('users').select('email').where('id', '=', actor.id).executeTakeFirst();
+    actor = { ...actor, email: u?.email ?? null };
+  }
+  const { seq, prev } = await nextPosition(db, chain);
+  const body: Omit<AuditEvent, 'hash'> = {
+    ...base,
+    actor,
+    seq,
     changes: scrub(input.changes) as Record<string, unknown>,
     prev_hash: prev,
   };
   const event: AuditEvent = { ...body, hash: eventHash(body) };
-  const insert = db.insertInto('audit_events').values({
-    id: event.id,
-    chain,
-    seq,
-    at: event.at,
-    org_id: event.org_id,
-    action: event.action,
-    actor_id: actor.id,
-    actor_email: actor.type === 'user' ? (actor.email?.toLowerCase() ?? null) : null,
-    actor: JSON.stringify(actor),
-    target_type: event.target.type,
-    target_id: event.target.id,
-    request_id: event.request_id,
-    client_addr: event.client_addr,
-    outcome: event.outcome,
-    status: event.status,
-    changes: JSON.stringify(event.changes),
-    prev_hash: prev,
-    hash: event.hash,
-  });
-  if (pg) {
-    // PostgreSQL: the event and the new head in one statement.
-    await db
-      .with('ins', () => insert.returning('hash'))
-      .updateTable('audit_chains')
-      .set({ head_hash: event.hash })
-      .where('chain', '=', chain)
-      .execute();
-  } else {
-    await insert.execute();
-    await db.updateTable('audit_chains').set({ head_hash: event.hash }).where('chain', '=', chain).execute();
-  }
+  await db
+    .insertInto('audit_events')
+    .values({
+      id: event.id,
+      chain,
+      seq,
+      at: event.at,
+      org_id: event.org_id,
+      action: event.action,
+      actor_id: actor.id,
+      actor_email: actor.type === 'user' ? (actor.email?.toLowerCase() ?? null) : null,
+      actor: JSON.stringify(actor),
+      target_type: event.target.type,
+      target_id: event.target.id,
+      request_id: event.request_id,
+      client_addr: event.client_addr,
+      outcome: event.outcome,
+      status: event.status,
+      changes: JSON.stringify(event.changes),
+      prev_hash: prev,
+      hash: event.hash,
+    })
+    .execute();
+  await db.updateTable('audit_chains').set({ head_hash: event.hash }).where('chain', '=', chain).execute();
   return event;
 }
 
@@ -150,6 +214,11 @@ export interface AuditFilter {
   until?: string | undefined;
   /** Only events before this sequence number (the cursor). */
   beforeSeq?: number | undefined;
+  /**
+   * Leave out every trace of canary keys (their uses, and events about them): for readers who may
+   * not see canaries, the log must not tell them apart from keys that do not exist.
+   */
+  withoutCanaries?: boolean | undefined;
 }
 
 /** A chain's events, newest first; limit + 1 rows are read to tell whether more follow. */
@@ -168,6 +237,22 @@ export async function listAuditEvents(
   if (f.since !== undefined) q = q.where('at', '>=', f.since);
   if (f.until !== undefined) q = q.where('at', '<', f.until);
   if (f.beforeSeq !== undefined) q = q.where('seq', '<', f.beforeSeq);
+  if (f.withoutCanaries) {
+    q = q.where('action', '!=', 'api_key.canary_used').where((eb) =>
+      eb.or([
+        eb('target_type', '!=', 'api_key'),
+        eb('target_id', 'is', null),
+        eb(
+          'target_id',
+          'not in',
+          eb
+            .selectFrom('api_keys')
+            .select(sql<string>`cast(id as text)`.as('id'))
+            .where('canary', '=', 1),
+        ),
+      ]),
+    );
+  }
   const rows = await q
     .orderBy('seq', 'desc')
     .limit(limit + 1)
@@ -177,6 +262,21 @@ export async function listAuditEvents(
 
 export async function listChains(db: Kysely<Database>): Promise<Database['audit_chains'][]> {
   return db.selectFrom('audit_chains').selectAll().orderBy('chain').execute();
+}
+
+/** The hash of one chain position, undefined when that event is missing. */
+export async function findEventHash(
+  db: Kysely<Database>,
+  chain: string,
+  seq: number,
+): Promise<string | undefined> {
+  const e = await db
+    .selectFrom('audit_events')
+    .select('hash')
+    .where('chain', '=', chain)
+    .where('seq', '=', seq)
+    .executeTakeFirst();
+  return e?.hash;
 }
 
 /** Every event of a chain (or of all chains), oldest first, in pages (export and verification). */
@@ -280,4 +380,51 @@ export async function pruneChain(db: Kysely<Database>, chain: string, before: st
     .where('chain', '=', chain)
     .execute();
   return Number(r.numDeletedRows);
+}
+
+/** The distinct actions recorded in a chain, alphabetically (the audit log's action filter). */
+export async function listAuditActions(db: Kysely<Database>, chain: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('audit_events')
+    .select('action')
+    .distinct()
+    .where('chain', '=', chain)
+    .orderBy('action')
+    .execute();
+  return rows.map((r) => r.action);
+}
+
+/**
+ * The organization a refused request was aimed at, from the first id its URL named: the
+ * organization itself, a project's or a member's. Null when that id names nothing (a probe must
+ * not attach its record to a tenant by guessing).
+ */
+export async function refusalOrgId(
+  db: Kysely<Database>,
+  d: { orgId?: string | undefined; projectId?: string | undefined; memberId?: string | undefined },
+): Promise<string | null> {
+  if (d.orgId !== undefined) {
+    const o = await db.selectFrom('organizations').select('id').where('id', '=', d.orgId).executeTakeFirst();
+    return o?.id ?? null;
+  }
+  if (d.projectId !== undefined) {
+    const p = await db
+      .selectFrom('projects')
+      .select('org_id')
+      .where('id', '=', d.projectId)
+      .executeTakeFirst();
+    return p?.org_id ?? null;
+  }
+  if (d.memberId !== undefined) {
+    const m = await db.selectFrom('members').select('org_id').where('id', '=', d.memberId).executeTakeFirst();
+    return m?.org_id ?? null;
+  }
+  return null;
+}
+
+/** Names of keys by id (revoked ones too), for showing who acted in an audit log. */
+export async function keyNames(db: Kysely<Database>, ids: readonly number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('api_keys').select(['id', 'name']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [Number(r.id), r.name]));
 }

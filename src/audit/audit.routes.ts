@@ -35,15 +35,19 @@ const AuditQuerySchema = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
 });
 
-/** The wire form: the chain name is implied by the path. */
-export function presentAuditEvent(e: AuditEvent) {
+/**
+ * The wire form: the chain name is implied by the path. An API key actor also gets its `name`
+ * (extension, not part of the hashed event) when the key is known.
+ */
+export function presentAuditEvent(e: AuditEvent, keyNames?: ReadonlyMap<number, string>) {
+  const keyName = e.actor.type === 'api_key' ? keyNames?.get(Number(e.actor.id)) : undefined;
   return {
     id: e.id,
     seq: e.seq,
     at: e.at,
     org_id: e.org_id,
     action: e.action,
-    actor: e.actor,
+    actor: keyName === undefined ? e.actor : { ...e.actor, name: keyName },
     target: e.target,
     request_id: e.request_id,
     client_addr: e.client_addr,
@@ -78,9 +82,24 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditLog }> = async
     async (req) => {
       const page = await audit.list(principalOf(req), req.params.org_id, req.query);
       return {
-        events: page.events.map(presentAuditEvent),
+        events: page.events.map((e) => presentAuditEvent(e, page.keyNames)),
         pagination: page.next ? { next: page.next } : {},
       };
     },
+  );
+
+  app.get(
+    '/organizations/:org_id/audit_log/actions',
+    {
+      schema: {
+        operationId: 'getOrganizationAuditLogActions',
+        tags: ['Organizations'],
+        summary:
+          "The actions recorded in the organization's audit log, for filtering (orgplane extension; admins and organization keys)",
+        params: OrgParamsSchema,
+        response: { 200: Type.Object({ actions: Type.Array(Type.String()) }), ...ErrorResponses },
+      },
+    },
+    async (req) => ({ actions: await audit.actions(principalOf(req), req.params.org_id) }),
   );
 };

@@ -71,7 +71,7 @@ export function actorOf(principal: Principal): Actor {
 }
 
 /**
- * Who is acting, for one request (built by the HTTP layer, src/http/audit.ts) or one operator
+ * Who is acting, for one request (built by the HTTP layer, src/audit/audit.hook.ts) or one operator
  * command. Services receive it explicitly and turn it into events with event().
  */
 export class AuditContext {

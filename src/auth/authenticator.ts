@@ -15,23 +15,30 @@
 //     this process, every unsafe request (POST, PUT, PATCH, DELETE) also moves the version before
 //     its response leaves, so the next request after a change never sees the old state. Other
 //     processes see it when the notification arrives: within 100 ms (tested; in practice about a
-//     millisecond). While the listening connection is down, the cache is not used at all.
+//     millisecond). The bound holds whatever happens to the listening connection: the listener
+//     sends itself a heartbeat through the channel every 25 ms, and the cache is used only while
+//     a heartbeat sent at most 100 ms ago has come back (notifications arrive in commit order, so
+//     every change committed before it was seen). A connection that dies silently (a NAT timeout)
+//     turns the cache off within the bound, and is replaced (db/connect.ts).
 // Key expiry needs no signal: an entry carries its key's expiry and is checked against the clock
 // on every use, cached or not. Canary (honeytoken) keys are never cached: each use answers exactly
-// like an unknown key and is reported to onCanaryUse, without waiting for it (the answer takes no
-// longer than an unknown key's).
+// like an unknown key and is reported to onCanaryUse after the answer has left (deferReport), so
+// the request's path does the same work as for an unknown key: one lookup, no write.
 import type { Kysely, Transaction } from 'kysely';
-import type { Db } from '../db/connect.ts';
+import type { Db, HeartbeatOptions } from '../db/connect.ts';
 import type { Database, MemberRole } from '../db/schema.ts';
 import { AppError } from '../domain/errors.ts';
 import { hashToken, isWellFormedToken } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Subject } from '../policy/index.ts';
 import { systemClock, type Clock } from '../domain/time.ts';
-import { findActiveKeyByHash, type AuthKey } from '../api-keys/api-keys.repository.ts';
-import { findRole } from '../members/members.repository.ts';
-import { hasLiveGrant } from '../sharing/sharing.repository.ts';
-import { readAccessVersion } from './auth.repository.ts';
+import {
+  findActiveKeyByHash,
+  findRole,
+  hasLiveGrant,
+  readAccessVersion,
+  type AuthKey,
+} from './auth.repository.ts';
 
 /** At most this many keys are cached; past it the cache starts again (bounded memory). */
 const MAX_ENTRIES = 10_000;
@@ -66,7 +73,20 @@ export interface AuthenticatorOptions {
   clock?: Clock;
   /** Records a canary key's use (event, alert email). Errors are the handler's to log. */
   onCanaryUse?: CanaryUseHandler;
+  /** PostgreSQL: the listener's heartbeat (tests inject its clock and timer). */
+  heartbeat?: ListenerHeartbeat;
 }
+
+export interface ListenerHeartbeat extends HeartbeatOptions {
+  /**
+   * How stale another process's change may be seen here (default 100 ms): the cache is used only
+   * while a heartbeat sent at most this long ago (heartbeat clock) has come back.
+   */
+  boundMs?: number;
+}
+
+/** The documented bound on seeing another process's change (README: scale-out). */
+export const CHANGE_BOUND_MS = 100;
 
 export class Authenticator {
   private readonly entries = new Map<string, Entry>();
@@ -74,8 +94,11 @@ export class Authenticator {
   private cachedVersion = -1;
   /** PostgreSQL: the local version, moved by notifications, reconnects and local writes. */
   private localVersion = 0;
-  /** PostgreSQL: whether notifications are being received (the cache is used only then). */
-  private listening = false;
+  /** PostgreSQL: the send time of the newest heartbeat that came back; null: none on this connection. */
+  private provenAt: number | null = null;
+  private readonly heartbeat: ListenerHeartbeat;
+  private readonly heartbeatClock: () => number;
+  private readonly boundMs: number;
   private stopListening: (() => Promise<void>) | undefined;
   /** A cached principal's entry, to find its role memo (the same object serves every request). */
   private readonly entryOf = new WeakMap<Principal, Entry>();
@@ -92,6 +115,9 @@ export class Authenticator {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.onCanaryUse = opts.onCanaryUse;
+    this.heartbeat = opts.heartbeat ?? {};
+    this.heartbeatClock = this.heartbeat.clock ?? (() => performance.now());
+    this.boundMs = this.heartbeat.boundMs ?? CHANGE_BOUND_MS;
   }
 
   /** PostgreSQL: starts listening for other processes' changes. Without it the cache stays off. */
@@ -100,20 +126,36 @@ export class Authenticator {
     const channel = `orgplane_access:${this.db.pgSchema ?? 'public'}`;
     this.stopListening = this.db.listen(
       channel,
-      () => this.changed(),
-      (listening) => {
-        // Whatever happened while not listening is unknown: start again from the database.
-        this.changed();
-        this.listening = listening;
+      {
+        onNotify: () => this.changed(),
+        onState: () => {
+          // Whatever happened while not listening is unknown: start again from the database, and
+          // wait for a heartbeat on this connection before trusting the cache again.
+          this.changed();
+          this.provenAt = null;
+        },
+        onProof: (sentAt) => {
+          if (this.provenAt === null || sentAt > this.provenAt) this.provenAt = sentAt;
+        },
       },
+      { ...this.heartbeat, clock: this.heartbeatClock },
     );
+  }
+
+  /**
+   * PostgreSQL: whether the listener has proven, within the bound, that it hears every change.
+   * SQLite: always (every request reads the version).
+   */
+  get live(): boolean {
+    if (this.db.dialect === 'sqlite') return true;
+    return this.provenAt !== null && this.heartbeatClock() - this.provenAt <= this.boundMs;
   }
 
   async stop(): Promise<void> {
     await this.settled();
     await this.stopListening?.();
     this.stopListening = undefined;
-    this.listening = false;
+    this.provenAt = null;
   }
 
   /**
@@ -135,9 +177,14 @@ export class Authenticator {
    * An expired key throws a 401 saying so (its holder may know it exists). The checksum is
    * checked first, so garbage and forged tokens cost no database lookup.
    */
-  async authenticate(token: string, addr: string, userAgent = ''): Promise<Principal | null> {
+  async authenticate(
+    token: string,
+    addr: string,
+    userAgent = '',
+    // The HTTP layer passes the hash it already computed for the rate limiter (one hash per request).
+    hash = hashToken(token),
+  ): Promise<Principal | null> {
     if (!isWellFormedToken(token)) return null;
-    const hash = hashToken(token);
     const version = await this.currentVersion();
     let entry = version === null ? undefined : this.entries.get(hash);
     if (!entry) {
@@ -172,12 +219,26 @@ export class Authenticator {
     return entry.principal;
   }
 
+  /**
+   * Runs a canary report after the current request has answered (the default: the next turn of
+   * the event loop, after the response's bytes were handed to the socket). The record must never
+   * run on the request's path: its cost would tell a canary from an unknown key. Tests replace it
+   * with a barrier.
+   */
+  deferReport: (report: () => void) => void = (report) => setImmediate(report);
+
   private reportCanary(key: AuthKey, addr: string, userAgent: string): void {
     this.keyUse.record(key.id, addr);
-    if (!this.onCanaryUse) return;
-    const p: Promise<void> = this.onCanaryUse(key, addr, userAgent)
-      .catch(() => {})
-      .finally(() => this.reporting.delete(p));
+    const handler = this.onCanaryUse;
+    if (!handler) return;
+    const p: Promise<void> = new Promise<void>((resolve) =>
+      this.deferReport(
+        () =>
+          void handler(key, addr, userAgent)
+            .catch(() => {})
+            .finally(resolve),
+      ),
+    ).finally(() => this.reporting.delete(p));
     this.reporting.add(p);
   }
 
@@ -252,12 +313,12 @@ export class Authenticator {
 
   /**
    * The access version now, clearing the cache when it moved; null when the cache may not be
-   * used (PostgreSQL without a listening connection).
+   * used (PostgreSQL without a heartbeat proven within the bound).
    */
   private async currentVersion(): Promise<number | null> {
     let version: number;
     if (this.db.dialect === 'sqlite') version = await readAccessVersion(this.db.kysely);
-    else if (this.listening) version = this.localVersion;
+    else if (this.live) version = this.localVersion;
     else {
       this.clear();
       return null;
@@ -272,7 +333,7 @@ export class Authenticator {
   /** Whether what was read under `version` is still current (nothing moved since). */
   private usable(version: number): boolean {
     if (version !== this.cachedVersion) return false;
-    return this.db.dialect === 'sqlite' || (this.listening && this.localVersion === version);
+    return this.db.dialect === 'sqlite' || (this.live && this.localVersion === version);
   }
 
   private clear(): void {

@@ -28,11 +28,14 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   /** Extra top-level fields for bodies Neon defines beyond GeneralError (406 limits, 422 projects). */
   readonly body: Record<string, unknown> | undefined;
-  constructor(code: ErrorCode, message: string, body?: Record<string, unknown>) {
+  /** The body's code: the ErrorCode, or a specific one of Neon's where its clients may match it. */
+  readonly wireCode: string;
+  constructor(code: ErrorCode, message: string, body?: Record<string, unknown>, wireCode?: string) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.body = body;
+    this.wireCode = wireCode ?? code;
   }
   get status(): number {
     return ERROR_STATUS[this.code];
@@ -52,6 +55,9 @@ export const MESSAGES = {
 } as const;
 
 export const badRequest = (message: string) => new AppError('BAD_REQUEST', message);
+/** A 400 with Neon's own code in the body (e.g. PROTECTED_BRANCH_EXPIRATION_NOT_ALLOWED). */
+export const neonBadRequest = (wireCode: string, message: string) =>
+  new AppError('BAD_REQUEST', message, undefined, wireCode);
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message: string) => new AppError('FORBIDDEN', message);
 export const conflict = (message: string) => new AppError('CONFLICT', message);

@@ -1,7 +1,8 @@
 // Rejects request bodies with text no database should store: NUL characters and lone UTF-16
 // surrogates (PostgreSQL refuses the first; the second would be silently replaced).
 // Walks iteratively so a deeply nested body cannot overflow the stack.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { hooksForRoutes } from './route-hooks.ts';
 import { AppError } from '../domain/errors.ts';
 
 // eslint-disable-next-line no-control-regex -- matching NUL is the point
@@ -27,10 +28,13 @@ export function findBadText(body: unknown): string | null {
   return null;
 }
 
+/** On the routes of this scope that can take a body (not GET or HEAD: Fastify parses none there). */
 export function installBodyGuard(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined || request.body === null) return;
-    const problem = findBadText(request.body);
-    if (problem) throw new AppError('BAD_REQUEST', `invalid request: ${problem}`);
+  hooksForRoutes(app, (method) => method !== 'GET' && method !== 'HEAD', {
+    preValidation: async (request: FastifyRequest) => {
+      if (request.body === undefined || request.body === null) return;
+      const problem = findBadText(request.body);
+      if (problem) throw new AppError('BAD_REQUEST', `invalid request: ${problem}`);
+    },
   });
 }

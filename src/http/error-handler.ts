@@ -2,7 +2,13 @@
 // framework and database errors by kind, anything unknown as a generic 500 (details only in the log).
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyContextConfig,
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../domain/errors.ts';
 import { redactTokens } from '../domain/ids.ts';
@@ -13,6 +19,13 @@ const STATUS_TO_CODE = new Map<number, ErrorCode>(
   Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
 );
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The code of the error this request was answered with (read by the audit hook). */
+    errorCode: string | null;
+  }
+}
+
 export function sendError(
   reply: FastifyReply,
   status: number,
@@ -20,6 +33,7 @@ export function sendError(
   message: string,
   extra?: Record<string, unknown>,
 ): FastifyReply {
+  reply.request.errorCode = code;
   return reply
     .code(status)
     .type('application/json; charset=utf-8')
@@ -67,6 +81,7 @@ function classify(err: FastifyError & { code?: string }): { status: number; code
 }
 
 const ROUTE_LISTS = new WeakMap<FastifyInstance, string[]>();
+const ROUTE_CONFIGS = new WeakMap<FastifyInstance, Map<string, FastifyContextConfig>>();
 const BROWSER_404 = new WeakMap<FastifyInstance, string>();
 
 /**
@@ -88,16 +103,25 @@ export function registeredRoutes(app: FastifyInstance): readonly string[] {
   return ROUTE_LISTS.get(app) ?? [];
 }
 
+/** Each registered route's config, keyed like registeredRoutes (what a route declares about itself). */
+export function registeredRouteConfigs(app: FastifyInstance): ReadonlyMap<string, FastifyContextConfig> {
+  return ROUTE_CONFIGS.get(app) ?? new Map();
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   // Every registered (method, path) pair, to tell 405 (path exists, method does not) from 404.
   const routes = FindMyWay({ ignoreTrailingSlash: false });
   const list: string[] = [];
   ROUTE_LISTS.set(app, list);
+  const configs = new Map<string, FastifyContextConfig>();
+  ROUTE_CONFIGS.set(app, configs);
+  app.decorateRequest('errorCode', null);
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const raw of methods) {
       const m = raw.toUpperCase() as HTTPMethod;
       if (m !== 'HEAD') list.push(`${m} ${r.url}`);
+      if (m !== 'HEAD') configs.set(`${m} ${r.url}`, r.config ?? {});
       if (m !== 'HEAD' && !routes.hasRoute(m, r.url)) routes.on(m, r.url, () => {});
     }
   });
@@ -107,7 +131,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       if (error.status >= 500) request.log.error({ err: error }, 'request failed');
       if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
       if (error.code === 'RATE_LIMITED' && !reply.getHeader('retry-after')) reply.header('retry-after', '1');
-      return sendError(reply, error.status, error.code, error.message, error.body);
+      return sendError(reply, error.status, error.wireCode, error.message, error.body);
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');

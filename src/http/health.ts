@@ -1,13 +1,12 @@
 // Liveness (the process answers) and readiness (the database answers) for load balancers.
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
-import type { Db } from '../db/connect.ts';
+import { ping, type Db } from '../db/connect.ts';
 
 export function healthRoutes(app: FastifyInstance, db: Db): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     try {
-      await sql`select 1`.execute(db.kysely);
+      await ping(db.kysely);
       return { status: 'ok' };
     } catch {
       reply.header('retry-after', '1');

@@ -13,10 +13,11 @@
 // a replayed project creation its role password (Idempotent-Token-Redacted: true) — secrets
 // exist only in the first response.
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/connect.ts';
 import { AppError } from '../domain/errors.ts';
 import { redactTokens } from '../domain/ids.ts';
+import { hooksForRoutes } from './route-hooks.ts';
 import type { Principal } from '../domain/principal.ts';
 import type { Clock } from '../domain/time.ts';
 import {
@@ -73,7 +74,21 @@ export function fingerprintOf(method: string, url: string, body: unknown): strin
     .digest('hex');
 }
 
-export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
+/**
+ * Throws the refusal the request would get now, if any: a replay is answered only to a caller who
+ * is still allowed what the stored response did (the services' own checks, run without the work).
+ */
+export type AuthorizeReplay = (
+  principal: Principal,
+  req: { operation: string; params: Record<string, unknown>; body: unknown },
+) => Promise<void>;
+
+export function idempotency(
+  api: FastifyInstance,
+  db: Db,
+  clock: Clock,
+  authorizeReplay?: AuthorizeReplay,
+): void {
   const k = db.kysely;
   let lastSweep = 0;
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -81,7 +96,7 @@ export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
   api.decorateRequest('idempotency', null);
 
   // The fingerprint is taken from the body as sent, before validation may change it.
-  api.addHook('preValidation', async (request) => {
+  const preValidation = async (request: FastifyRequest) => {
     if (request.method !== 'POST') return;
     const raw = request.headers['idempotency-key'];
     if (raw === undefined) return;
@@ -92,10 +107,10 @@ export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
     if (!request.principal) return;
     const fingerprint = fingerprintOf(request.method, request.url, request.body);
     request.idempotency = { scope: idempotencyScope(request.principal), key, fingerprint };
-  });
+  };
 
   // Claimed once the request is valid, right before the work: a rejected request stores nothing.
-  api.addHook('preHandler', async (request, reply) => {
+  const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     const idem = request.idempotency;
     if (!idem) return;
     const now = clock();
@@ -144,14 +159,26 @@ export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
         );
       }
       request.idempotency = null;
+      // Authorization first: a caller who lost access since (member removed, role demoted, a
+      // grant revoked) gets the real refusal, not the stored answer.
+      if (authorizeReplay && request.principal) {
+        const operation = request.routeOptions.schema?.operationId;
+        if (operation !== undefined) {
+          await authorizeReplay(request.principal, {
+            operation,
+            params: (request.params ?? {}) as Record<string, unknown>,
+            body: request.body,
+          });
+        }
+      }
       return replay(reply, seen);
     }
     request.idempotency = null;
     throw new AppError('CONFLICT', 'a request with this Idempotency-Key is being processed; retry later');
-  });
+  };
 
   // The first response is stored before it leaves: a client that received it finds it on retry.
-  api.addHook('onSend', async (request, reply, payload) => {
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const idem = request.idempotency;
     if (!idem) return payload;
     request.idempotency = null;
@@ -173,7 +200,10 @@ export function idempotency(api: FastifyInstance, db: Db, clock: Clock): void {
       await releaseKey(k, idem.scope, idem.key).catch(() => {});
     }
     return payload;
-  });
+  };
+
+  // Only POST routes carry these hooks: reads and other writes never touch the store.
+  hooksForRoutes(api, (method) => method === 'POST', { preValidation, preHandler, onSend });
 }
 
 /** API key tokens and generated database passwords (npg_…) are shown once: never stored. */

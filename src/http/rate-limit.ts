@@ -9,17 +9,18 @@
 // a warning is logged at most once a minute, and limits resume when Redis answers again.
 import { createRequire } from 'node:module';
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RateLimitConfig } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
-import { hashToken, isWellFormedToken } from '../domain/ids.ts';
-import { bearerToken } from './authenticate.ts';
+import type { Clock } from '../domain/time.ts';
+import { tokenHashOf } from './authenticate.ts';
 
 /** The limiter's key: the key's hash for well-formed tokens, else the client address. */
-function budgetKey(req: { headers: { authorization?: string | undefined }; ip: string }): string {
-  const token = bearerToken(req.headers.authorization);
-  return token && isWellFormedToken(token) ? `k:${hashToken(token)}` : `ip:${req.ip}`;
+function budgetKey(req: FastifyRequest): string {
+  const hash = tokenHashOf(req);
+  return hash ? `k:${hash}` : `ip:${req.ip}`;
 }
 
 type Callback = (error: Error | null, result?: { current: number; ttl: number }) => void;
@@ -77,6 +78,42 @@ class ReportingStore implements Store {
   }
 }
 
+/**
+ * The in-memory store: the plugin's LocalStore (fixed windows, the newest 5000 keys) on an
+ * injectable clock, so tests move time instead of waiting for a window to pass. (We use neither
+ * continueExceeding nor exponential back-off, so neither is implemented.)
+ */
+class MemoryStore implements Store {
+  private readonly windows = new Map<string, { current: number; ttl: number; startMs: number }>();
+  constructor(
+    private readonly clock: Clock,
+    private readonly size = 5000,
+  ) {}
+  incr(key: string, cb: Callback, timeWindow: number): void {
+    const now = this.clock();
+    let w = this.windows.get(key);
+    if (!w || w.startMs + timeWindow <= now) w = { current: 1, ttl: timeWindow, startMs: now };
+    else {
+      w.current++;
+      w.ttl = timeWindow - (now - w.startMs);
+    }
+    // Re-inserted, so the Map's order is least recently used first.
+    this.windows.delete(key);
+    this.windows.set(key, w);
+    if (this.windows.size > this.size) this.windows.delete(this.windows.keys().next().value as string);
+    cb(null, { current: w.current, ttl: w.ttl });
+  }
+  read(key: string, cb: Callback, timeWindow: number): void {
+    const now = this.clock();
+    const w = this.windows.get(key);
+    if (!w || w.startMs + timeWindow <= now) cb(null, { current: 0, ttl: 0 });
+    else cb(null, { current: w.current, ttl: timeWindow - (now - w.startMs) });
+  }
+  child(): Store {
+    return new MemoryStore(this.clock, this.size);
+  }
+}
+
 /** "per second", "per minute", "per 5 s" for a window in ms. */
 function perWindow(ms: unknown): string {
   if (ms === 1000) return 'per second';
@@ -89,12 +126,15 @@ function perWindow(ms: unknown): string {
 export async function rateLimits(
   app: FastifyInstance,
   config: { rateLimit: RateLimitConfig; redisUrl: string | undefined; redisPrefix: string },
+  clock: Clock = Date.now,
 ): Promise<void> {
   if (!config.rateLimit.enabled) return;
-  let store: Store | undefined;
+  let store: Store = new MemoryStore(clock);
   if (config.redisUrl) {
     const health = new RedisHealth(app.log);
-    const redis = new Redis(config.redisUrl, {
+    // Loaded only with REDIS_URL: a single-process server never needs the client in memory.
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
+    const redis = new RedisClient(config.redisUrl, {
       // Fail fast while Redis is away instead of queueing requests behind it.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -129,13 +169,9 @@ export async function rateLimits(
     keyGenerator: budgetKey,
     skipOnError: true,
     // The plugin constructs its store itself (`new Store(options)`): hand it the one built above.
-    ...(shared
-      ? {
-          store: function sharedStore() {
-            return shared;
-          } as unknown as FastifyRateLimitStoreCtor,
-        }
-      : {}),
+    store: function sharedStore() {
+      return shared;
+    } as unknown as FastifyRateLimitStoreCtor,
     errorResponseBuilder: (req, ctx) => {
       const window = perWindow(
         (req.routeOptions.config as { rateLimit?: { timeWindow?: unknown } }).rateLimit?.timeWindow,

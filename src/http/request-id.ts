@@ -2,6 +2,7 @@
 // replaced by a fresh one when it could be a secret (it is echoed in headers, bodies and logs).
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { setSecurityHeaders } from './security-headers.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** A longer run of letters and digits than a 32-hex trace id is treated as secret-like. */
@@ -22,9 +23,13 @@ export function requestIdFor(given: string | string[] | undefined): string {
   return given;
 }
 
-/** Every answer names its request, under both our header and Neon's. */
-export function requestIdHeaders(app: FastifyInstance): void {
+/**
+ * Every answer names its request, under both our header and Neon's, and carries the security
+ * headers (precomputed, see security-headers.ts): one hook for every header every answer has.
+ */
+export function requestIdHeaders(app: FastifyInstance, security: readonly [string, string][]): void {
   app.addHook('onRequest', (request, reply, done) => {
+    setSecurityHeaders(reply.raw, security);
     reply.header('x-request-id', request.id);
     reply.header('x-neon-ret-request-id', request.id);
     done();

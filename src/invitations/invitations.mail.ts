@@ -1,7 +1,7 @@
 // The two invitation emails, as plain text and HTML. Everything interpolated into HTML is escaped.
 import type { MemberRole } from '../db/schema.ts';
 import type { OutgoingMessage } from '../mail/outbox.repository.ts';
-import { escapeHtml, oneLine } from './html.ts';
+import { html, mailPage, oneLine } from '../domain/html.ts';
 
 export interface InvitationMailContext {
   orgId: string;
@@ -16,17 +16,6 @@ export interface InvitationMailContext {
 
 function inviterLabel(c: InvitationMailContext): string {
   return c.inviterName ? `${oneLine(c.inviterName, 80)} (${c.inviterEmail})` : c.inviterEmail;
-}
-
-function page(title: string, paragraphs: string[]): string {
-  return [
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    `<title>${escapeHtml(title)}</title></head>`,
-    '<body style="font-family: sans-serif; line-height: 1.5; max-width: 40em">',
-    ...paragraphs.map((p) => `<p>${p}</p>`),
-    '</body></html>',
-  ].join('\n');
 }
 
 /** For an address without an account: the single-use join link. */
@@ -48,18 +37,19 @@ export function newAccountInvitation(
     `The link works once and expires on ${expires}.`,
     'If you did not expect this invitation, you can ignore this email.',
   ].join('\n');
-  const html = page(subject, [
-    `${escapeHtml(who)} invited you to join the organization <strong>${escapeHtml(org)}</strong> as <strong>${escapeHtml(c.role)}</strong>.`,
-    `<a href="${escapeHtml(link)}">Create your account and join ${escapeHtml(org)}</a>`,
-    `Or paste this link into your browser: ${escapeHtml(link)}`,
-    `The link works once and expires on ${escapeHtml(expires)}. If you did not expect this invitation, you can ignore this email.`,
+  const htmlBody = mailPage(subject, [
+    html`${who} invited you to join the organization <strong>${org}</strong> as <strong>${c.role}</strong>.`,
+    html`<a href="${link}">Create your account and join ${org}</a>`,
+    html`Or paste this link into your browser: ${link}`,
+    html`The link works once and expires on ${expires}. If you did not expect this invitation, you can ignore
+    this email.`,
   ]);
   return {
     kind: 'invitation.new_account',
     recipient: c.recipient,
     subject,
     text,
-    html,
+    html: htmlBody,
     orgId: c.orgId,
     invitationId: c.invitationId,
   };
@@ -76,17 +66,17 @@ export function addedToOrganization(c: InvitationMailContext): OutgoingMessage {
     `You are a member now; nothing else to do. orgplane: ${c.publicUrl}`,
     `The organization's id is ${c.orgId}.`,
   ].join('\n');
-  const html = page(subject, [
-    `${escapeHtml(who)} added you to the organization <strong>${escapeHtml(org)}</strong> as <strong>${escapeHtml(c.role)}</strong>.`,
-    `You are a member now; nothing else to do. <a href="${escapeHtml(c.publicUrl)}">${escapeHtml(c.publicUrl)}</a>`,
-    `The organization's id is <code>${escapeHtml(c.orgId)}</code>.`,
+  const htmlBody = mailPage(subject, [
+    html`${who} added you to the organization <strong>${org}</strong> as <strong>${c.role}</strong>.`,
+    html`You are a member now; nothing else to do. <a href="${c.publicUrl}">${c.publicUrl}</a>`,
+    html`The organization's id is <code>${c.orgId}</code>.`,
   ]);
   return {
     kind: 'invitation.added',
     recipient: c.recipient,
     subject,
     text,
-    html,
+    html: htmlBody,
     orgId: c.orgId,
     invitationId: c.invitationId,
   };

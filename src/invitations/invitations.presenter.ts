@@ -7,7 +7,10 @@ export function effectiveStatus(row: InvitationRow, now: string): InvitationStat
   return row.status === 'pending' && row.expires_at <= now ? 'expired' : row.status;
 }
 
-export function presentInvitation(row: InvitationRow, now = new Date().toISOString()) {
+export function presentInvitation(
+  row: InvitationRow & { email_error?: string; join_url?: string },
+  now = new Date().toISOString(),
+) {
   return {
     id: row.id,
     email: row.email,
@@ -19,5 +22,7 @@ export function presentInvitation(row: InvitationRow, now = new Date().toISOStri
     expires_at: toWireTime(row.expires_at),
     ...(row.accepted_at ? { accepted_at: toWireTime(row.accepted_at) } : {}),
     email_status: row.email_status,
+    ...(row.email_error !== undefined ? { email_error: row.email_error } : {}),
+    ...(row.join_url !== undefined ? { join_url: row.join_url } : {}),
   };
 }

@@ -20,6 +20,66 @@ export function findInvitation(
     .executeTakeFirst();
 }
 
+/** Ends an invitation: its link stops working, and an email not yet sent is not sent. */
+export async function markRevoked(
+  db: Kysely<Database>,
+  id: string,
+  set: { revoked_at: string; email_status: InvitationRow['email_status']; updated_at: string },
+): Promise<void> {
+  await db
+    .updateTable('invitations')
+    .set({
+      status: 'revoked',
+      revoked_at: set.revoked_at,
+      token_hash: null,
+      email_status: set.email_status,
+      updated_at: set.updated_at,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Makes an invitation pending again with a new link and expiry (resend). */
+export async function renewInvitation(
+  db: Kysely<Database>,
+  id: string,
+  set: { expires_at: string; token_hash: string | null; updated_at: string },
+): Promise<void> {
+  await db
+    .updateTable('invitations')
+    .set({
+      status: 'pending',
+      expires_at: set.expires_at,
+      token_hash: set.token_hash,
+      email_status: 'pending',
+      updated_at: set.updated_at,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Marks a pending invitation accepted by a user. False when it is no longer pending. */
+export async function markAccepted(
+  db: Kysely<Database>,
+  id: string,
+  userId: string,
+  now: string,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('invitations')
+    .set({
+      status: 'accepted',
+      accepted_at: now,
+      accepted_user_id: userId,
+      token_hash: null,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 export function findInvitationByTokenHash(
   db: Kysely<Database>,
   tokenHash: string,

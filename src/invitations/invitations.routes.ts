@@ -1,7 +1,7 @@
 // Invitations: Neon's list and create, the seed's key-scoped list, and orgplane's revoke and resend.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditOf } from '../http/audit.ts';
+import { auditOf } from '../audit/audit.hook.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { InvitationsService } from './invitations.service.ts';
@@ -71,6 +71,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitat
   app.post(
     '/organizations/:org_id/invitations',
     {
+      config: { audit: 'invitation.created' },
       schema: {
         operationId: 'createOrganizationInvitations',
         tags: ['Organizations'],
@@ -92,6 +93,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitat
   app.delete(
     '/organizations/:org_id/invitations/:invitation_id',
     {
+      config: { audit: 'invitation.revoked' },
       schema: {
         operationId: 'revokeOrganizationInvitation',
         tags: ['Organizations'],
@@ -109,6 +111,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{ invitations: Invitat
   app.post(
     '/organizations/:org_id/invitations/:invitation_id/resend',
     {
+      config: { audit: 'invitation.resent' },
       schema: {
         operationId: 'resendOrganizationInvitation',
         tags: ['Organizations'],

@@ -26,6 +26,10 @@ export const InvitationSchema = Type.Object(
       Type.Literal('failed'),
       Type.Literal('cancelled'),
     ]),
+    /** Extension (admins): why the email has not been delivered, while it has not. */
+    email_error: Type.Optional(Type.String()),
+    /** Extension (admins): the join link to pass on yourself while the email is undelivered. */
+    join_url: Type.Optional(Type.String()),
   },
   { $id: 'Invitation' },
 );

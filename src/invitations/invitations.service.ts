@@ -15,25 +15,23 @@ import type {
   UserRow,
 } from '../db/schema.ts';
 import { AppError, badRequest, conflict, MESSAGES, notFound } from '../domain/errors.ts';
-import { hashToken, newApiKeyToken, newUuid } from '../domain/ids.ts';
+import { hashToken, newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { addHours, nowIso } from '../domain/time.ts';
-import { insertApiKey } from '../api-keys/api-keys.repository.ts';
+import { createKey } from '../api-keys/api-keys.service.ts';
 import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
-import type { MailWorker } from '../mail/mail.worker.ts';
-import { cancelPendingForInvitation, enqueueMessage } from '../mail/outbox.repository.ts';
-import { insertMember } from '../members/members.repository.ts';
-import { parseRole } from '../members/members.service.ts';
+import { firstLink, type MailWorker } from '../mail/mail.worker.ts';
 import {
-  findOrganization,
-  lockOrganization,
-  lockOrganizationRow,
-} from '../organizations/organizations.repository.ts';
-import { authorize } from '../policy/index.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+  cancelPendingForInvitation,
+  enqueueMessage,
+  undeliveredForInvitations,
+} from '../mail/outbox.repository.ts';
+import { findMembershipOfUser, insertMember } from '../members/members.repository.ts';
+import { findOrganization, lockOrganization, lockOrganizationRow } from '../db/organizations.repository.ts';
+import { authorize, can } from '../policy/index.ts';
+import type { SubjectSource } from '../policy/subjects.ts';
 import { findUserByEmail, findUserById, insertUser } from '../users/users.repository.ts';
-import { normalizeEmail } from '../users/users.service.ts';
 import { addedToOrganization, newAccountInvitation, type InvitationMailContext } from './invitations.mail.ts';
 import { effectiveStatus } from './invitations.presenter.ts';
 import {
@@ -45,17 +43,16 @@ import {
   forgetOldInvitationSends,
   insertInvitation,
   invitationSendsInLastHour,
-  recordInvitationSends,
   listInvitations,
+  markAccepted,
+  markRevoked,
+  recordInvitationSends,
+  renewInvitation,
 } from './invitations.repository.ts';
 import { hashPassword, passwordProblem } from '../domain/passwords.ts';
-
-// The address shape Neon's spec declares (format: email, as ajv-formats checks it): an invitation
-// we answer with must validate for Neon's clients, so anything else is refused up front.
-export const SPEC_EMAIL =
-  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
-
-export const NAME_MAX = 100;
+import { parseRole } from '../domain/roles.ts';
+import { messageDomainOf, normalizeEmail, SPEC_EMAIL } from '../domain/email.ts';
+import { NAME_MAX } from '../domain/names.ts';
 
 export interface InvitationInput {
   email: string;
@@ -72,6 +69,9 @@ export interface JoinPreview {
 export type JoinResult =
   | { kind: 'created'; user: UserRow; orgId: string; orgName: string; apiKey: string }
   | { kind: 'existing_account'; email: string; orgId: string; orgName: string };
+
+/** An invitation with the delivery extension fields (see InvitationsService.withDelivery). */
+export type InvitationView = InvitationRow & { email_error?: string; join_url?: string };
 
 /** 429 with the seconds until the hourly budget has room again (sent as Retry-After). */
 export class InvitationRateLimited extends AppError {
@@ -98,17 +98,11 @@ export class InvitationsService {
 
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
     private readonly config: Config,
     private readonly mail: MailWorker,
   ) {
-    let host = '';
-    try {
-      host = new URL(config.publicUrl).hostname;
-    } catch {
-      host = '';
-    }
-    this.messageDomain = host || 'orgplane.local';
+    this.messageDomain = messageDomainOf(config.publicUrl);
   }
 
   /** Links always use the configured PUBLIC_URL, never a request's Host header. */
@@ -122,7 +116,7 @@ export class InvitationsService {
     orgId: string,
     entries: InvitationInput[],
     ctx: AuditContext,
-  ): Promise<InvitationRow[]> {
+  ): Promise<InvitationView[]> {
     if (entries.length === 0) throw badRequest('invitations must contain at least one entry');
     if (entries.length > 100) throw badRequest('invitations may contain at most 100 entries per request');
     const seen = new Set<string>();
@@ -210,14 +204,7 @@ export class InvitationsService {
           await insertInvitation(trx, row);
           if (user) {
             // An existing account joins at once.
-            await insertMember(trx, {
-              id: newUuid(),
-              org_id: orgId,
-              user_id: user.id,
-              role: item.role,
-              email: user.email_lower,
-              joined_at: now,
-            });
+            await insertMember(trx, { orgId, user, role: item.role, joinedAt: now });
           }
           const ctx = this.mailContext(org, inviter, item.role, user ? user.email : item.email, id);
           const msg = token
@@ -250,13 +237,42 @@ export class InvitationsService {
       throw err;
     }
     this.mail.queued(queued);
-    return rows;
+    return this.withDelivery(rows);
   }
 
-  async list(principal: Principal, orgId: string, includeInactive = false): Promise<InvitationRow[]> {
+  async list(principal: Principal, orgId: string, includeInactive = false): Promise<InvitationView[]> {
     const k = this.db.kysely;
-    authorize('invitation:list', await this.access.subjectFor(principal, orgId));
-    return listInvitations(k, orgId, { includeInactive, now: nowIso() });
+    const subject = await this.access.subjectFor(principal, orgId);
+    authorize('invitation:list', subject);
+    const rows = await listInvitations(k, orgId, { includeInactive, now: nowIso() });
+    return can('invitation:resend', subject) ? this.withDelivery(rows) : rows;
+  }
+
+  /**
+   * Extension: for pending invitations whose email has not left the server (no SMTP_URL, or the
+   * mail server refused or could not be reached), why not (`email_error`) and the join link
+   * (`join_url`) an admin can pass on themselves. Only for callers who may resend invitations,
+   * who could mint a new link anyway; a delivered message no longer holds its link.
+   */
+  async withDelivery(rows: InvitationRow[]): Promise<InvitationView[]> {
+    const pending = rows.filter((r) => r.status === 'pending' && r.email_status !== 'sent');
+    const messages = await undeliveredForInvitations(
+      this.db.kysely,
+      pending.map((r) => r.id),
+    );
+    const smtp = this.config.smtpUrl !== undefined;
+    return rows.map((r) => {
+      const m = messages.get(r.id);
+      if (!m || r.status !== 'pending') return r;
+      const error = !smtp
+        ? 'mail delivery is not configured on this server (SMTP_URL is not set)'
+        : m.status === 'dead' || m.last_error !== null
+          ? `the mail server did not take it (${m.last_error ?? 'refused'})`
+          : undefined;
+      if (error === undefined) return r;
+      const link = r.token_hash ? firstLink(m.text_body) : undefined;
+      return { ...r, email_error: error, ...(link ? { join_url: link } : {}) };
+    });
   }
 
   /** The seed's GET /organizations/invitations: the organization comes from an organization key. */
@@ -303,17 +319,11 @@ export class InvitationsService {
         email_status: inv.email_status === 'pending' ? 'cancelled' : inv.email_status,
         updated_at: now,
       };
-      await trx
-        .updateTable('invitations')
-        .set({
-          status: updated.status,
-          revoked_at: now,
-          token_hash: null,
-          email_status: updated.email_status,
-          updated_at: now,
-        })
-        .where('id', '=', inv.id)
-        .execute();
+      await markRevoked(trx, inv.id, {
+        revoked_at: now,
+        email_status: updated.email_status,
+        updated_at: now,
+      });
       await cancelPendingForInvitation(trx, inv.id);
       await appendAuditEvent(trx, event);
       return updated;
@@ -326,7 +336,7 @@ export class InvitationsService {
     orgId: string,
     invitationId: string,
     audit: AuditContext,
-  ): Promise<InvitationRow> {
+  ): Promise<InvitationView> {
     const queued: OutboxRow[] = [];
     let row: InvitationRow;
     try {
@@ -357,17 +367,11 @@ export class InvitationsService {
           updated_at: now,
         };
         await cancelPendingForInvitation(trx, inv.id);
-        await trx
-          .updateTable('invitations')
-          .set({
-            status: 'pending',
-            expires_at: updated.expires_at,
-            token_hash: updated.token_hash,
-            email_status: 'pending',
-            updated_at: now,
-          })
-          .where('id', '=', inv.id)
-          .execute();
+        await renewInvitation(trx, inv.id, {
+          expires_at: updated.expires_at,
+          token_hash: updated.token_hash,
+          updated_at: now,
+        });
         const ctx = this.mailContext(org, inviter, inv.role, inv.email, inv.id);
         queued.push(
           await enqueueMessage(
@@ -394,7 +398,7 @@ export class InvitationsService {
       throw err;
     }
     this.mail.queued(queued);
-    return row;
+    return (await this.withDelivery([row]))[0] ?? row;
   }
 
   /** What the join page shows before the form is submitted. Throws NOT_FOUND or GONE for a dead link. */
@@ -455,35 +459,12 @@ export class InvitationsService {
             passwordHash: account.passwordHash,
           });
         }
-        const already = await trx
-          .selectFrom('members')
-          .select('id')
-          .where('org_id', '=', inv.org_id)
-          .where('user_id', '=', user.id)
-          .executeTakeFirst();
+        const already = await findMembershipOfUser(trx, inv.org_id, user.id);
         if (!already) {
-          await insertMember(trx, {
-            id: newUuid(),
-            org_id: inv.org_id,
-            user_id: user.id,
-            role: inv.role,
-            email: user.email_lower,
-            joined_at: now,
-          });
+          await insertMember(trx, { orgId: inv.org_id, user, role: inv.role, joinedAt: now });
         }
-        const r = await trx
-          .updateTable('invitations')
-          .set({
-            status: 'accepted',
-            accepted_at: now,
-            accepted_user_id: user.id,
-            token_hash: null,
-            updated_at: now,
-          })
-          .where('id', '=', inv.id)
-          .where('status', '=', 'pending')
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) !== 1) throw new AppError('GONE', 'this invitation is no longer valid');
+        if (!(await markAccepted(trx, inv.id, user.id, now)))
+          throw new AppError('GONE', 'this invitation is no longer valid');
         // The person following the link is the actor (no key was used).
         const ctx = new AuditContext(
           { type: 'user', id: user.id, email: user.email, key_id: null },
@@ -500,20 +481,12 @@ export class InvitationsService {
           }),
         );
         if (existed) return { kind: 'existing_account', email: user.email, orgId: org.id, orgName: org.name };
-        const apiKey = newApiKeyToken();
-        await insertApiKey(trx, {
-          kind: 'personal',
-          name: 'first key',
-          token_hash: hashToken(apiKey),
-          user_id: user.id,
-          org_id: null,
-          project_id: null,
-          created_by: user.id,
-          created_at: now,
-          last_used_at: null,
-          last_used_from_addr: '',
-          revoked_at: null,
-        });
+        const { token: apiKey } = await createKey(
+          trx,
+          'personal',
+          { name: 'first key', userId: user.id, createdBy: user.id },
+          ctx,
+        );
         return { kind: 'created', user, orgId: org.id, orgName: org.name, apiKey };
       });
     } catch (err) {

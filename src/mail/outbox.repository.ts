@@ -180,3 +180,21 @@ export function listMessages(db: Kysely<Database>, limit: number): Promise<Outbo
 export function findMessage(db: Kysely<Database>, id: string): Promise<OutboxRow | undefined> {
   return db.selectFrom('mail_outbox').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+/** The latest message of each invitation that has not been delivered (pending, sending or dead). */
+export async function undeliveredForInvitations(
+  db: Kysely<Database>,
+  invitationIds: readonly string[],
+): Promise<Map<string, OutboxRow>> {
+  if (invitationIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('mail_outbox')
+    .selectAll()
+    .where('invitation_id', 'in', invitationIds)
+    .where('status', 'in', ['pending', 'sending', 'dead'])
+    .orderBy('created_at')
+    .execute();
+  const out = new Map<string, OutboxRow>();
+  for (const r of rows) if (r.invitation_id) out.set(r.invitation_id, r);
+  return out;
+}

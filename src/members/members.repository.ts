@@ -1,6 +1,7 @@
 // SQL for organization memberships.
 import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../db/prepared.ts';
+import { newUuid } from '../domain/ids.ts';
 import type { Database, MemberRole, MemberRow } from '../db/schema.ts';
 
 export type MemberSortBy = 'email' | 'role' | 'joined_at';
@@ -19,17 +20,18 @@ export async function findMember(
   return (await memberById(db, '', orgId, memberId))[0];
 }
 
-const roleQuery = preparedQuery((db, _shape, orgId: string, userId: string) =>
-  db.selectFrom('members').select('role').where('org_id', '=', orgId).where('user_id', '=', userId),
-);
-
-/** The user's role in the organization, or null when not a member. */
-export async function findRole(
+/** The user's membership of the organization, if any. */
+export function findMembershipOfUser(
   db: Kysely<Database>,
   orgId: string,
   userId: string,
-): Promise<MemberRole | null> {
-  return (await roleQuery(db, '', orgId, userId))[0]?.role ?? null;
+): Promise<MemberRow | undefined> {
+  return db
+    .selectFrom('members')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
 }
 
 export function findMemberOrg(db: Kysely<Database>, memberId: string): Promise<string | undefined> {
@@ -54,8 +56,24 @@ export async function countAdmins(db: Kysely<Database>, orgId: string): Promise<
   return Number((await adminCount(db, '', orgId))[0]?.n ?? 0);
 }
 
-export async function insertMember(db: Kysely<Database>, row: MemberRow): Promise<void> {
+/**
+ * The one membership insert: the row is assembled here (new id, the user's lower-cased email for
+ * paging) so every path that adds a member writes the same row.
+ */
+export async function insertMember(
+  db: Kysely<Database>,
+  m: { orgId: string; user: { id: string; email_lower: string }; role: MemberRole; joinedAt: string },
+): Promise<MemberRow> {
+  const row: MemberRow = {
+    id: newUuid(),
+    org_id: m.orgId,
+    user_id: m.user.id,
+    role: m.role,
+    email: m.user.email_lower,
+    joined_at: m.joinedAt,
+  };
   await db.insertInto('members').values(row).execute();
+  return row;
 }
 
 const roleUpdate = preparedQuery((db, _shape, memberId: string, role: MemberRole) =>

@@ -1,7 +1,7 @@
 // Organization members: list, read, change role, remove; plus the seed's PATCH /organizations/members/{member_id}.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditOf } from '../http/audit.ts';
+import { auditOf } from '../audit/audit.hook.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { EmptyResponseSchema, ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { MembersService } from './members.service.ts';
@@ -61,6 +61,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ members: MembersService 
   app.patch(
     '/organizations/:org_id/members/:member_id',
     {
+      config: { audit: 'member.role_changed' },
       schema: {
         operationId: 'updateOrganizationMember',
         tags: ['Organizations'],
@@ -85,6 +86,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ members: MembersService 
   app.patch(
     '/organizations/members/:member_id',
     {
+      config: { audit: 'member.role_changed' },
       schema: {
         operationId: 'updateOrganizationMemberByMemberId',
         tags: ['Organizations'],
@@ -108,6 +110,7 @@ export const membersRoutes: FastifyPluginAsyncTypebox<{ members: MembersService 
   app.delete(
     '/organizations/:org_id/members/:member_id',
     {
+      config: { audit: 'member.removed' },
       schema: {
         operationId: 'removeOrganizationMember',
         tags: ['Organizations'],

@@ -1,14 +1,14 @@
 // Membership use cases: list, read, change role, remove; the last admin is always kept.
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation, withTransaction } from '../db/connect.ts';
-import { MEMBER_ROLES, type MemberRole, type MemberRow } from '../db/schema.ts';
+import type { MemberRow } from '../db/schema.ts';
+import { MEMBER_ROLES, parseRole, type MemberRole } from '../domain/roles.ts';
 import { AppError, badRequest, conflict, notFound } from '../domain/errors.ts';
-import { newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
 import { authorize, can } from '../policy/index.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
-import { lockOrganization } from '../organizations/organizations.repository.ts';
+import type { SubjectSource } from '../policy/subjects.ts';
+import { findOrganization, lockOrganization } from '../db/organizations.repository.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
 import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
@@ -17,6 +17,7 @@ import {
   deleteMember,
   findMember,
   findMemberOrg,
+  findMembershipOfUser,
   insertMember,
   listMembersPage,
   setMemberRoleLocked,
@@ -25,6 +26,7 @@ import {
   type MemberWithEmail,
   type SortOrder,
 } from './members.repository.ts';
+import { removeAction } from '../policy/actions.ts';
 
 const DEFAULT_PAGE = 100;
 const LAST_ADMIN_ROLE =
@@ -78,19 +80,10 @@ function decodeCursor(
   return { value: c.v, id: c.i };
 }
 
-/** A role of Neon's MemberRole enum; every one is offered (src/policy/index.ts says what each may do). */
-export function parseRole(role: string): MemberRole {
-  if ((MEMBER_ROLES as readonly string[]).includes(role)) return role as MemberRole;
-  throw badRequest(`role "${role}" is not valid; use one of ${MEMBER_ROLES.join(', ')}`);
-}
-
-/** Roles organizations offer: all of Neon's MemberRole enum. */
-export const AVAILABLE_ROLES: readonly MemberRole[] = MEMBER_ROLES;
-
 export class MembersService {
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
   ) {}
 
   async list(
@@ -276,14 +269,7 @@ export class MembersService {
     return withTransaction(this.db, async (trx) => {
       if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
       const user = await findUserByEmail(trx, email);
-      const m = user
-        ? await trx
-            .selectFrom('members')
-            .selectAll()
-            .where('org_id', '=', orgId)
-            .where('user_id', '=', user.id)
-            .executeTakeFirst()
-        : undefined;
+      const m = user ? await findMembershipOfUser(trx, orgId, user.id) : undefined;
       if (!m) throw notFound(`member ${email}`);
       if (m.role === role) return m;
       if (m.role === 'admin' && (await countAdmins(trx, orgId)) <= 1) {
@@ -307,19 +293,11 @@ export class MembersService {
     const k = this.db.kysely;
     const user = await findUserByEmail(k, email);
     if (!user) throw notFound(`user ${email}`);
-    const org = await k.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst();
-    if (!org) throw notFound('organization');
-    const row: MemberRow = {
-      id: newUuid(),
-      org_id: orgId,
-      user_id: user.id,
-      role,
-      email: user.email_lower,
-      joined_at: nowIso(),
-    };
+    if (!(await findOrganization(k, orgId))) throw notFound('organization');
+    let row: MemberRow;
     try {
-      await withTransaction(this.db, async (trx) => {
-        await insertMember(trx, row);
+      row = await withTransaction(this.db, async (trx) => {
+        const row = await insertMember(trx, { orgId, user, role, joinedAt: nowIso() });
         await appendAuditEvent(
           trx,
           ctx.event({
@@ -329,6 +307,7 @@ export class MembersService {
             changes: { user_id: row.user_id, email: row.email, role },
           }),
         );
+        return row;
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`${email} is already a member of ${orgId}`);
@@ -336,12 +315,4 @@ export class MembersService {
     }
     return row;
   }
-}
-
-/** Which rule decides removing a member: leaving (the caller's own membership) or removing someone. */
-export function removeAction(
-  principal: Principal,
-  member: Pick<MemberRow, 'user_id'> | undefined,
-): 'member:leave' | 'member:remove' {
-  return principal.kind === 'user' && member?.user_id === principal.userId ? 'member:leave' : 'member:remove';
 }

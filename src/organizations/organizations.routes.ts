@@ -1,16 +1,19 @@
-// GET /organizations/{org_id}; PATCH /organizations/{org_id}, POST /organizations and
+// GET /users/me/organizations, GET /organizations/{org_id}; PATCH /organizations/{org_id}, POST /organizations and
 // GET /organizations/{org_id}/capabilities (extensions).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditOf } from '../http/audit.ts';
-import { forbidden } from '../domain/errors.ts';
+import { auditOf } from '../audit/audit.hook.ts';
+import { badRequest, forbidden } from '../domain/errors.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, OrgParamsSchema } from '../http/common-schemas.ts';
 import type { OrganizationsService } from './organizations.service.ts';
 import { presentOrganization } from './organizations.presenter.ts';
 import {
   CapabilitiesSchema,
+  NOTHING_TO_CHANGE,
+  ORGANIZATION_UPDATE_FIELDS,
   OrganizationCreateSchema,
+  OrganizationsResponseSchema,
   OrganizationUpdateSchema,
   PLAN_REFUSED,
 } from './organizations.schemas.ts';
@@ -19,6 +22,21 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
   app,
   { organizations },
 ) => {
+  app.get(
+    '/users/me/organizations',
+    {
+      schema: {
+        operationId: 'getCurrentUserOrganizations',
+        tags: ['Users', 'Organizations'],
+        summary: "Retrieve current user's organizations (or the one owning an organization key)",
+        response: { 200: OrganizationsResponseSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => ({
+      organizations: (await organizations.ofCaller(principalOf(req))).map(presentOrganization),
+    }),
+  );
+
   app.get(
     '/organizations/:org_id',
     {
@@ -51,14 +69,29 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
   app.patch(
     '/organizations/:org_id',
     {
+      config: { audit: 'organization.updated' },
       schema: {
         operationId: 'updateOrganization',
         tags: ['Organizations'],
         summary:
-          'Change organization settings: max_api_key_lifetime_days (orgplane extension; admins with a personal key)',
+          'Change organization settings: name, max_api_key_lifetime_days (orgplane extension; admins with a personal key; audited as organization.updated)',
         params: OrgParamsSchema,
         body: OrganizationUpdateSchema,
         response: { 200: Type.Ref('Organization'), ...ErrorResponses },
+      },
+      // Before validation (which drops unknown properties): a field we do not change is named in a
+      // 400, never answered with a 200 that changed nothing.
+      preValidation: async (req) => {
+        const body = req.body as Record<string, unknown> | null;
+        if (!body || typeof body !== 'object') return;
+        const unknown = Object.keys(body).filter(
+          (k) => !(ORGANIZATION_UPDATE_FIELDS as readonly string[]).includes(k),
+        );
+        if (unknown.length > 0) {
+          throw badRequest(
+            `${unknown.join(', ')} cannot be changed here; ${NOTHING_TO_CHANGE.replace(/^nothing to change: /, '')}`,
+          );
+        }
       },
     },
     async (req) =>
@@ -70,6 +103,7 @@ export const organizationsRoutes: FastifyPluginAsyncTypebox<{ organizations: Org
   app.post(
     '/organizations',
     {
+      config: { audit: 'organization.created' },
       schema: {
         operationId: 'createOrganization',
         tags: ['Organizations'],

@@ -44,11 +44,12 @@ export const CapabilitiesSchema = Type.Object({
   org_id: Type.String(),
   role: Type.Union([Type.String(), Type.Null()]),
   principal: Type.Union([Type.Literal('user'), Type.Literal('org_key'), Type.Literal('project_key')]),
-  plan: Type.String(),
+  /** Only for callers who may read the organization (as GET /organizations/{org_id}). */
+  plan: Type.Optional(Type.String()),
   roles: Type.Array(Type.String()),
   projects: Type.Object({
-    count: Type.Integer(),
-    limit: Type.Integer(),
+    count: Type.Optional(Type.Integer()),
+    limit: Type.Optional(Type.Integer()),
     recovery_window_days: Type.Number(),
   }),
   regions: Type.Object({ ids: Type.Array(Type.String()), default: Type.String() }),
@@ -56,6 +57,8 @@ export const CapabilitiesSchema = Type.Object({
     Type.String(),
     Type.Object({ allowed: Type.Boolean(), reason: Type.Optional(Type.String()) }),
   ),
+  /** Whether invitation and sharing mail can leave the server (SMTP_URL set). */
+  mail: Type.Optional(Type.Object({ smtp_configured: Type.Boolean() })),
 });
 
 export const MAX_KEY_LIFETIME_DAYS = 3650;
@@ -63,6 +66,7 @@ export const MAX_KEY_LIFETIME_DAYS = 3650;
 /** Extension: PATCH /organizations/{org_id} (Neon has no such operation). */
 export const OrganizationUpdateSchema = Type.Object(
   {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The new name (admins)' })),
     max_api_key_lifetime_days: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: MAX_KEY_LIFETIME_DAYS }), Type.Null()], {
         description:
@@ -73,3 +77,9 @@ export const OrganizationUpdateSchema = Type.Object(
   { additionalProperties: false },
 );
 export type OrganizationUpdate = Static<typeof OrganizationUpdateSchema>;
+export const ORGANIZATION_UPDATE_FIELDS = ['name', 'max_api_key_lifetime_days'] as const;
+export const NOTHING_TO_CHANGE = `nothing to change: send ${ORGANIZATION_UPDATE_FIELDS.join(' or ')}`;
+
+export const OrganizationsResponseSchema = Type.Object({
+  organizations: Type.Array(Type.Ref('Organization')),
+});

@@ -3,41 +3,46 @@ import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
 import type { OrganizationRow } from '../db/schema.ts';
 import { badRequest, notFound } from '../domain/errors.ts';
-import { newOrgId, newUuid } from '../domain/ids.ts';
+import { newOrgId } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
 import { authorize, accountSubject, decide, RULES, type Action, type Subject } from '../policy/index.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import type { SubjectSource } from '../policy/subjects.ts';
 import { PLANS, type Config, type Plan } from '../config.ts';
 import { countAdmins, insertMember } from '../members/members.repository.ts';
-import { AVAILABLE_ROLES } from '../members/members.service.ts';
+import type { Capability } from '../policy/index.ts';
 import { countLiveProjects } from '../projects/projects.repository.ts';
-import { planLimit } from '../projects/projects.service.ts';
-import { RECOVERY_WINDOW_MS } from '../projects/projects.presenter.ts';
 import { REGIONS, DEFAULT_REGION } from '../projects/regions.ts';
 import { findUserByEmail, findUserById } from '../users/users.repository.ts';
-import { findOrganization, insertOrganization, lockOrganization } from './organizations.repository.ts';
-
-export interface Capability {
-  allowed: boolean;
-  /** Why not, in the words the API would refuse with (absent when allowed). */
-  reason?: string;
-}
+import { findOrganization, lockOrganizationRow } from '../db/organizations.repository.ts';
+import {
+  insertOrganization,
+  listOrganizationsOfUser,
+  updateOrganization,
+} from './organizations.repository.ts';
+import { NOTHING_TO_CHANGE } from './organizations.schemas.ts';
 
 export interface Capabilities {
   org_id: string;
   /** The caller's role; null for API keys (they are not members). */
   role: string | null;
   principal: 'user' | 'org_key' | 'project_key';
-  plan: string;
+  /** Left out for callers who may not read the organization (collaborators, project-scoped keys). */
+  plan?: string;
   /** Roles members and invitations may be given in this organization. */
   roles: readonly string[];
-  projects: { count: number; limit: number; recovery_window_days: number };
+  /** count and limit: left out like plan. */
+  projects: { count?: number; limit?: number; recovery_window_days: number };
   regions: { ids: readonly string[]; default: string };
   actions: Record<Action, Capability>;
+  /** Whether mail leaves the server (SMTP_URL set); without it, messages wait in the outbox. */
+  mail: { smtp_configured: boolean };
 }
 import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
+import { AVAILABLE_ROLES } from '../domain/roles.ts';
+import { planLimit } from '../domain/plans.ts';
+import { RECOVERY_WINDOW_MS } from '../domain/projects.ts';
 
 export function slugify(name: string): string {
   const s = name
@@ -52,9 +57,17 @@ export function slugify(name: string): string {
 export class OrganizationsService {
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
     private readonly config: Config,
   ) {}
+
+  /** A user's organizations; for an organization or project-scoped key, the one organization owning it. */
+  async ofCaller(principal: Principal): Promise<OrganizationRow[]> {
+    authorize('user:list_organizations', accountSubject(principal));
+    if (principal.kind === 'user') return listOrganizationsOfUser(this.db.kysely, principal.userId);
+    const org = await findOrganization(this.db.kysely, principal.orgId);
+    return org ? [org] : [];
+  }
 
   /**
    * Extension: what the caller may do in this organization, one entry per action of the policy's
@@ -86,19 +99,21 @@ export class OrganizationsService {
         };
       }
     }
+    // The plan and the project count are the organization's: only those who may read it (GET
+    // /organizations/{id}) see them; collaborators and project-scoped keys get their actions only.
+    const usage = read.allow
+      ? { count: await countLiveProjects(k, orgId), limit: planLimit(this.config, org.plan) }
+      : {};
     return {
       org_id: org.id,
       role: subject.kind === 'user' ? subject.role : null,
       principal: principal.kind,
-      plan: org.plan,
+      ...(read.allow ? { plan: org.plan } : {}),
       roles: AVAILABLE_ROLES,
-      projects: {
-        count: await countLiveProjects(k, orgId),
-        limit: planLimit(this.config, org.plan),
-        recovery_window_days: RECOVERY_WINDOW_MS / 86_400_000,
-      },
+      projects: { ...usage, recovery_window_days: RECOVERY_WINDOW_MS / 86_400_000 },
       regions: { ids: REGIONS, default: DEFAULT_REGION },
       actions,
+      mail: { smtp_configured: this.config.smtpUrl !== undefined },
     };
   }
 
@@ -111,25 +126,37 @@ export class OrganizationsService {
   }
 
   /**
-   * Extension: organization settings (the maximum API key lifetime), admins with a personal key.
+   * Extension: organization settings (name, maximum API key lifetime), admins with a personal key.
    * Existing keys keep their expiry; the limit applies to keys created or rotated afterwards.
+   * A body that changes nothing is refused (400), never answered with a silent 200.
    */
   async update(
     principal: Principal,
     orgId: string,
-    input: { max_api_key_lifetime_days?: number | null | undefined },
+    input: { name?: string | undefined; max_api_key_lifetime_days?: number | null | undefined },
     ctx: AuditContext,
   ): Promise<OrganizationRow> {
+    const name = input.name === undefined ? undefined : input.name.trim();
     return withTransaction(this.db, async (trx) => {
       authorize('organization:update', await this.access.subjectFor(principal, orgId, undefined, trx));
-      if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
-      if (input.max_api_key_lifetime_days !== undefined) {
-        await trx
-          .updateTable('organizations')
-          .set({ max_api_key_lifetime_days: input.max_api_key_lifetime_days, updated_at: nowIso() })
-          .where('id', '=', orgId)
-          .execute();
+      const before = await lockOrganizationRow(trx, orgId);
+      if (!before) throw notFound('organization');
+      if (name === undefined && input.max_api_key_lifetime_days === undefined) {
+        throw badRequest(NOTHING_TO_CHANGE);
       }
+      if (name !== undefined && !name) throw badRequest('name must not be empty');
+      const changes: Record<string, unknown> = {};
+      if (name !== undefined && name !== before.name) changes.name = { from: before.name, to: name };
+      if (input.max_api_key_lifetime_days !== undefined) {
+        changes.max_api_key_lifetime_days = input.max_api_key_lifetime_days;
+      }
+      await updateOrganization(trx, orgId, {
+        ...(name !== undefined ? { name } : {}),
+        ...(input.max_api_key_lifetime_days !== undefined
+          ? { max_api_key_lifetime_days: input.max_api_key_lifetime_days }
+          : {}),
+        updated_at: nowIso(),
+      });
       const org = await findOrganization(trx, orgId);
       if (!org) throw notFound('organization');
       await appendAuditEvent(
@@ -138,7 +165,7 @@ export class OrganizationsService {
           action: 'organization.updated',
           orgId,
           target: { type: 'organization', id: orgId },
-          changes: { max_api_key_lifetime_days: input.max_api_key_lifetime_days },
+          changes,
         }),
       );
       return org;
@@ -179,14 +206,7 @@ export class OrganizationsService {
         max_api_key_lifetime_days: null,
       };
       await insertOrganization(trx, org);
-      await insertMember(trx, {
-        id: newUuid(),
-        org_id: id,
-        user_id: userId,
-        role: 'admin',
-        email: user.email_lower,
-        joined_at: now,
-      });
+      await insertMember(trx, { orgId: id, user, role: 'admin', joinedAt: now });
       await appendAuditEvent(
         trx,
         ctx.event({
@@ -216,11 +236,7 @@ export class OrganizationsService {
     await withTransaction(this.db, async (trx) => {
       const before = await findOrganization(trx, orgId);
       if (!before) return;
-      await trx
-        .updateTable('organizations')
-        .set({ plan, updated_at: nowIso() })
-        .where('id', '=', orgId)
-        .execute();
+      await updateOrganization(trx, orgId, { plan, updated_at: nowIso() });
       await appendAuditEvent(
         trx,
         ctx.event({

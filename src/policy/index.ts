@@ -2,7 +2,7 @@
 // organization (and project) as a Subject, then call authorize(); routes hold no role checks.
 // docs/permissions.md is generated from RULES (npm run docs:permissions); a test fails when stale.
 import { AppError, MESSAGES } from '../domain/errors.ts';
-import type { MemberRole } from '../db/schema.ts';
+import { MEMBER_ROLES, type MemberRole } from '../domain/roles.ts';
 import type { Principal } from '../domain/principal.ts';
 
 /** The caller as the policy sees it, relative to the organization (and project) being acted on. */
@@ -192,7 +192,7 @@ export const RULES = {
     allow: ['admin'],
     what: 'change organization settings',
     method: 'PATCH',
-    path: '/organizations/{org_id} (extension: max_api_key_lifetime_days)',
+    path: '/organizations/{org_id} (extension: name, max_api_key_lifetime_days)',
   },
   'project_api_key:create': {
     scope: 'organization',
@@ -366,6 +366,13 @@ export const RULES = {
     method: 'GET',
     path: '/projects/{project_id}/branches…, /projects/{project_id}/endpoints… (read-only)',
   },
+  'branch:write': {
+    scope: 'project',
+    allow: [...ORG_WRITERS, 'shared', 'project_key'],
+    what: "create, change and delete a project's branches, endpoints, databases and roles",
+    method: 'POST',
+    path: '/projects/{project_id}/branches…, /projects/{project_id}/endpoints… (writes; compute on)',
+  },
   // New model: viewers "can't see connection strings" (Editor and up).
   'project:connection_read': {
     scope: 'project',
@@ -382,6 +389,15 @@ export const RULES = {
       'project-scoped API keys have member-level access and cannot transfer their project out of the organization',
     method: 'POST',
     path: '/projects/{project_id}/transfer_requests',
+  },
+  // Extension (Neon has no cancel): whoever may make requests in the organization they were made in.
+  'project:transfer_request_cancel': {
+    scope: 'project',
+    allow: ['admin', 'org_key'],
+    what: 'cancel project transfer requests',
+    projectKeyMessage: 'project-scoped API keys cannot cancel transfer requests',
+    method: 'DELETE',
+    path: '/projects/{project_id}/transfer_requests/{request_id} (orgplane extension; source organization)',
   },
   'project:recover': {
     scope: 'project',
@@ -401,9 +417,11 @@ export const RULES = {
     method: 'GET',
     path: '/projects/{project_id}/permissions',
   },
+  // Not project-scoped keys (Neon: project and organization admins grant): a key confined to one
+  // project must not hand out access to people, which would outlive the key itself.
   'project_permission:grant': {
     scope: 'project',
-    allow: ['admin', 'member', 'shared', 'org_key', 'project_key'],
+    allow: ['admin', 'member', 'shared', 'org_key'],
     what: 'share projects',
     method: 'POST',
     path: '/projects/{project_id}/permissions',
@@ -514,12 +532,10 @@ export function decide(action: Action, subject: Subject): Decision {
   }
 }
 
-const ROLE_NAMES = ['admin', 'member', 'editor', 'viewer', 'collaborator'] as const;
-
 /** E.g. "viewers have read-only access: only organization admins, members and editors (and users the project is shared with) can update projects". */
 function refusal(rule: Rule, role: MemberRole | null): string {
   const allowed = rule.allow;
-  const roles = ROLE_NAMES.filter((r) => allowed.includes(r)).map((r) => `${r}s`);
+  const roles = MEMBER_ROLES.filter((r) => allowed.includes(r)).map((r) => `${r}s`);
   const list =
     roles.length <= 1 ? (roles[0] ?? 'admins') : `${roles.slice(0, -1).join(', ')} and ${roles.at(-1)}`;
   const who = `organization ${list}${allowed.includes('shared') ? ' (and users the project is shared with)' : ''}`;
@@ -536,6 +552,13 @@ function refusal(rule: Rule, role: MemberRole | null): string {
 export function authorize(action: Action, subject: Subject): void {
   const d = decide(action, subject);
   if (!d.allow) throw new AppError(d.code, d.message);
+}
+
+/** A decision as the console shows it: allowed, or why not. */
+export interface Capability {
+  allowed: boolean;
+  /** Why not, in the words the API would refuse with (absent when allowed). */
+  reason?: string;
 }
 
 export function can(action: Action, subject: Subject): boolean {

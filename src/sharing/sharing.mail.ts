@@ -1,6 +1,6 @@
 // The two project-sharing emails, as plain text and HTML. Everything interpolated into HTML is escaped.
 import type { OutgoingMessage } from '../mail/outbox.repository.ts';
-import { escapeHtml, oneLine } from '../invitations/html.ts';
+import { html, mailPage, oneLine } from '../domain/html.ts';
 
 export interface ShareMailContext {
   projectId: string;
@@ -11,17 +11,6 @@ export interface ShareMailContext {
   permissionId: string;
   orgId: string | null;
   publicUrl: string;
-}
-
-function page(title: string, paragraphs: string[]): string {
-  return [
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    `<title>${escapeHtml(title)}</title></head>`,
-    '<body style="font-family: sans-serif; line-height: 1.5; max-width: 40em">',
-    ...paragraphs.map((p) => `<p>${p}</p>`),
-    '</body></html>',
-  ].join('\n');
 }
 
 const base = (c: ShareMailContext) => ({
@@ -45,13 +34,13 @@ export function shareNewAccount(c: ShareMailContext, link: string, expiresAt: st
     `The link works once and expires on ${expires}.`,
     'If you did not expect this, you can ignore this email.',
   ].join('\n');
-  const html = page(subject, [
-    `${escapeHtml(who)} shared the project <strong>${escapeHtml(project)}</strong> (<code>${escapeHtml(c.projectId)}</code>) with you.`,
-    `<a href="${escapeHtml(link)}">Create your account</a>`,
-    `Or paste this link into your browser: ${escapeHtml(link)}`,
-    `The link works once and expires on ${escapeHtml(expires)}. If you did not expect this, you can ignore this email.`,
+  const htmlBody = mailPage(subject, [
+    html`${who} shared the project <strong>${project}</strong> (<code>${c.projectId}</code>) with you.`,
+    html`<a href="${link}">Create your account</a>`,
+    html`Or paste this link into your browser: ${link}`,
+    html`The link works once and expires on ${expires}. If you did not expect this, you can ignore this email.`,
   ]);
-  return { kind: 'share.new_account', subject, text, html, ...base(c) };
+  return { kind: 'share.new_account', subject, text, html: htmlBody, ...base(c) };
 }
 
 /** For an existing account: access is already there; the email says so. */
@@ -64,9 +53,10 @@ export function shareAdded(c: ShareMailContext): OutgoingMessage {
     '',
     `It is listed under GET /api/v2/projects/shared and in the console: ${c.publicUrl}`,
   ].join('\n');
-  const html = page(subject, [
-    `${escapeHtml(who)} shared the project <strong>${escapeHtml(project)}</strong> (<code>${escapeHtml(c.projectId)}</code>) with you.`,
-    `It is listed under <code>GET /api/v2/projects/shared</code> and in the console: <a href="${escapeHtml(c.publicUrl)}">${escapeHtml(c.publicUrl)}</a>`,
+  const htmlBody = mailPage(subject, [
+    html`${who} shared the project <strong>${project}</strong> (<code>${c.projectId}</code>) with you.`,
+    html`It is listed under <code>GET /api/v2/projects/shared</code> and in the console:
+      <a href="${c.publicUrl}">${c.publicUrl}</a>`,
   ]);
-  return { kind: 'share.added', subject, text, html, ...base(c) };
+  return { kind: 'share.added', subject, text, html: htmlBody, ...base(c) };
 }

@@ -4,47 +4,46 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, ProjectPermissionRow } from '../db/schema.ts';
 import type { ProjectWithOrgName } from '../projects/projects.repository.ts';
 
-/** Whether the user holds a live grant on the project. */
-export async function hasLiveGrant(
+/** Whether the user holds a live grant on any project of the organization. */
+export async function hasLiveGrantInOrg(
   db: Kysely<Database>,
   userId: string,
-  projectId: string,
+  orgId: string,
 ): Promise<boolean> {
   const r = await db
     .selectFrom('project_permissions as pp')
     .innerJoin('users as u', 'u.email_lower', 'pp.email_lower')
+    .innerJoin('projects as p', 'p.id', 'pp.project_id')
     .select('pp.id')
     .where('u.id', '=', userId)
-    .where('pp.project_id', '=', projectId)
+    .where('p.org_id', '=', orgId)
     .where('pp.revoked_at', 'is', null)
     .executeTakeFirst();
   return r !== undefined;
 }
 
-/** Which of these projects the user holds a live grant on. */
-export async function liveGrantProjectIds(
-  db: Kysely<Database>,
-  userId: string,
-  projectIds: string[],
-): Promise<Set<string>> {
-  if (projectIds.length === 0) return new Set();
-  const rows = await db
+/** The project's grants: the base of every lookup of one project's grants. */
+function grantsOf(db: Kysely<Database>, projectId: string) {
+  return db.selectFrom('project_permissions').selectAll().where('project_id', '=', projectId);
+}
+
+/**
+ * A grant on project `p` (the outer query's alias) to the user's address, live ones only unless
+ * `everShared`: the condition of the shared-projects listing and of its cursor.
+ */
+function grantToUser(db: Kysely<Database>, userId: string, everShared = false) {
+  const q = db
     .selectFrom('project_permissions as pp')
     .innerJoin('users as u', 'u.email_lower', 'pp.email_lower')
-    .select('pp.project_id')
-    .where('u.id', '=', userId)
-    .where('pp.project_id', 'in', projectIds)
-    .where('pp.revoked_at', 'is', null)
-    .execute();
-  return new Set(rows.map((r) => r.project_id));
+    .select('pp.id')
+    .where('pp.project_id', '=', sql.ref<string>('p.id'))
+    .where('u.id', '=', userId);
+  return everShared ? q : q.where('pp.revoked_at', 'is', null);
 }
 
 /** The project's live grants, oldest first. */
 export function listLiveGrants(db: Kysely<Database>, projectId: string): Promise<ProjectPermissionRow[]> {
-  return db
-    .selectFrom('project_permissions')
-    .selectAll()
-    .where('project_id', '=', projectId)
+  return grantsOf(db, projectId)
     .where('revoked_at', 'is', null)
     .orderBy('granted_at')
     .orderBy('id')
@@ -56,12 +55,7 @@ export function findGrant(
   projectId: string,
   id: string,
 ): Promise<ProjectPermissionRow | undefined> {
-  return db
-    .selectFrom('project_permissions')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return grantsOf(db, projectId).where('id', '=', id).executeTakeFirst();
 }
 
 export function findLiveGrantByEmail(
@@ -69,10 +63,7 @@ export function findLiveGrantByEmail(
   projectId: string,
   emailLower: string,
 ): Promise<ProjectPermissionRow | undefined> {
-  return db
-    .selectFrom('project_permissions')
-    .selectAll()
-    .where('project_id', '=', projectId)
+  return grantsOf(db, projectId)
     .where('email_lower', '=', emailLower)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
@@ -104,6 +95,17 @@ export async function revokeGrant(db: Kysely<Database>, id: string, at: string):
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** Uses up a grant's sign-up link (compare-and-set on its hash); false when it was already used. */
+export async function useSignupToken(db: Kysely<Database>, id: string, tokenHash: string): Promise<boolean> {
+  const r = await db
+    .updateTable('project_permissions')
+    .set({ signup_token_hash: null })
+    .where('id', '=', id)
+    .where('signup_token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 function likePattern(s: string): string {
   return `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
@@ -127,17 +129,7 @@ export function listSharedProjectsPage(
     .selectAll('p')
     .select('o.name as org_name')
     .where('p.deleted_at', 'is', null)
-    .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('project_permissions as pp')
-          .innerJoin('users as u', 'u.email_lower', 'pp.email_lower')
-          .select('pp.id')
-          .whereRef('pp.project_id', '=', 'p.id')
-          .where('u.id', '=', opts.userId)
-          .where('pp.revoked_at', 'is', null),
-      ),
-    );
+    .where((eb) => eb.exists(grantToUser(db, opts.userId)));
   if (opts.search) {
     const pattern = likePattern(opts.search);
     q = q.where((eb) =>
@@ -151,4 +143,21 @@ export function listSharedProjectsPage(
     q = q.where(sql<boolean>`(p.created_at, p.id) < (${opts.after.created_at}, ${opts.after.id})`);
   }
   return q.orderBy('p.created_at', 'desc').orderBy('p.id', 'desc').limit(opts.limit).execute();
+}
+
+/**
+ * A /projects/shared cursor: the project's keyset position, only when the project is (or was)
+ * shared with the user's address; undefined for any other id, existing or not.
+ */
+export function findSharedCursor(
+  db: Kysely<Database>,
+  userId: string,
+  projectId: string,
+): Promise<{ id: string; created_at: string } | undefined> {
+  return db
+    .selectFrom('projects as p')
+    .select(['p.id', 'p.created_at'])
+    .where('p.id', '=', projectId)
+    .where((eb) => eb.exists(grantToUser(db, userId, true)))
+    .executeTakeFirst();
 }

@@ -6,7 +6,7 @@ import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
 import { presentListItem } from '../projects/projects.presenter.ts';
 import { ProjectParamsSchema } from '../projects/projects.schemas.ts';
-import { auditOf } from '../http/audit.ts';
+import { auditOf } from '../audit/audit.hook.ts';
 import { presentPermission } from './sharing.presenter.ts';
 import {
   GrantPermissionSchema,
@@ -64,6 +64,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{ sharing: SharingService 
   app.post(
     '/projects/:project_id/permissions',
     {
+      config: { audit: 'project_permission.granted' },
       schema: {
         operationId: 'grantPermissionToProject',
         tags: ['Project'],
@@ -83,6 +84,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{ sharing: SharingService 
   app.delete(
     '/projects/:project_id/permissions/:permission_id',
     {
+      config: { audit: 'project_permission.revoked' },
       schema: {
         operationId: 'revokePermissionFromProject',
         tags: ['Project'],

@@ -10,22 +10,21 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import { isUniqueViolation, withTransaction } from '../db/connect.ts';
-import type { AuditContext } from '../audit/audit.ts';
+import { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
 import type { Database, OutboxRow, ProjectPermissionRow, ProjectRow, UserRow } from '../db/schema.ts';
 import { AppError, badRequest, notFound } from '../domain/errors.ts';
-import { hashToken, newApiKeyToken, newUuid } from '../domain/ids.ts';
+import { hashToken, newUuid } from '../domain/ids.ts';
 import { hashPassword } from '../domain/passwords.ts';
 import type { Principal } from '../domain/principal.ts';
 import { addHours, nowIso } from '../domain/time.ts';
-import { insertApiKey } from '../api-keys/api-keys.repository.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
-import { NAME_MAX, SPEC_EMAIL } from '../invitations/invitations.service.ts';
+import { createKey } from '../api-keys/api-keys.service.ts';
+import { type SubjectSource, projectSubject } from '../policy/subjects.ts';
 import { passwordProblem } from '../domain/passwords.ts';
 import type { MailWorker } from '../mail/mail.worker.ts';
 import { cancelPendingForInvitation, enqueueMessage } from '../mail/outbox.repository.ts';
 import { invitationSendsInLastHour, recordInvitationSends } from '../invitations/invitations.repository.ts';
-import { findOrganization, lockOrganization } from '../organizations/organizations.repository.ts';
+import { findOrganization, lockOrganization } from '../db/organizations.repository.ts';
 import {
   accountSubject,
   authorize,
@@ -33,19 +32,21 @@ import {
   type ProjectPermissionLevel,
 } from '../policy/index.ts';
 import { findProject, type ProjectWithOrgName } from '../projects/projects.repository.ts';
-import { projectSubject } from '../projects/projects.service.ts';
 import { findUserByEmail, findUserById, insertUser } from '../users/users.repository.ts';
-import { normalizeEmail } from '../users/users.service.ts';
 import { shareAdded, shareNewAccount } from './sharing.mail.ts';
 import {
   findGrant,
   findGrantBySignupToken,
   findLiveGrantByEmail,
+  findSharedCursor,
   insertGrant,
   listLiveGrants,
   listSharedProjectsPage,
   revokeGrant,
+  useSignupToken,
 } from './sharing.repository.ts';
+import { NAME_MAX } from '../domain/names.ts';
+import { messageDomainOf, normalizeEmail, SPEC_EMAIL } from '../domain/email.ts';
 
 export interface SharedProjectsPage {
   projects: Array<ProjectWithOrgName & { permission?: ProjectPermissionLevel | undefined }>;
@@ -67,17 +68,11 @@ export class SharingService {
 
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
     private readonly config: Config,
     private readonly mail: MailWorker,
   ) {
-    let host = '';
-    try {
-      host = new URL(config.publicUrl).hostname;
-    } catch {
-      host = '';
-    }
-    this.messageDomain = host || 'orgplane.local';
+    this.messageDomain = messageDomainOf(config.publicUrl);
   }
 
   /** Links always use the configured PUBLIC_URL, never a request's Host header. */
@@ -243,11 +238,9 @@ export class SharingService {
     const k = this.db.kysely;
     let after: { created_at: string; id: string } | undefined;
     if (q.cursor !== undefined) {
-      const c = await k
-        .selectFrom('projects')
-        .select(['id', 'created_at'])
-        .where('id', '=', q.cursor)
-        .executeTakeFirst();
+      // Resolved only among projects shared with this user (now or before): any other id, existing
+      // or not, gets the same 400, so the cursor tells nobody whether a project exists.
+      const c = await findSharedCursor(k, principal.userId, q.cursor);
       if (!c) throw badRequest('cursor is not valid: pass pagination.cursor from the previous page');
       after = c;
     }
@@ -287,7 +280,11 @@ export class SharingService {
    * (shown once). The grant itself needs nothing more: it follows the address. If an account
    * with the address appeared meanwhile, the link is simply used up.
    */
-  async accept(token: string, input?: { name: string; password: string }): Promise<ShareSignupResult> {
+  async accept(
+    token: string,
+    input?: { name: string; password: string },
+    request: { requestId: string; clientAddr: string } = { requestId: '', clientAddr: '' },
+  ): Promise<ShareSignupResult> {
     let account: { name: string; passwordHash: string } | undefined;
     if (input) {
       const name = input.name.trim();
@@ -308,13 +305,9 @@ export class SharingService {
         const grant = await this.liveSignup(trx, token);
         const p = await findProject(trx, grant.project_id);
         if (!p || p.deleted_at !== null) throw new AppError('GONE', 'this project is no longer available');
-        const used = await trx
-          .updateTable('project_permissions')
-          .set({ signup_token_hash: null })
-          .where('id', '=', grant.id)
-          .where('signup_token_hash', '=', hashToken(token))
-          .executeTakeFirst();
-        if (Number(used.numUpdatedRows) !== 1) throw new AppError('GONE', 'this link is no longer valid');
+        if (!(await useSignupToken(trx, grant.id, hashToken(token)))) {
+          throw new AppError('GONE', 'this link is no longer valid');
+        }
         const existing = await findUserByEmail(trx, grant.email_lower);
         if (existing) {
           return { kind: 'existing_account', email: existing.email, projectId: p.id, projectName: p.name };
@@ -325,20 +318,18 @@ export class SharingService {
           name: account.name,
           passwordHash: account.passwordHash,
         });
-        const apiKey = newApiKeyToken();
-        await insertApiKey(trx, {
-          kind: 'personal',
-          name: 'first key',
-          token_hash: hashToken(apiKey),
-          user_id: user.id,
-          org_id: null,
-          project_id: null,
-          created_by: user.id,
-          created_at: nowIso(),
-          last_used_at: null,
-          last_used_from_addr: '',
-          revoked_at: null,
-        });
+        // The person following the link is the actor (no key was used).
+        const ctx = new AuditContext(
+          { type: 'user', id: user.id, email: user.email, key_id: null },
+          request.requestId,
+          request.clientAddr,
+        );
+        const { token: apiKey } = await createKey(
+          trx,
+          'personal',
+          { name: 'first key', userId: user.id, createdBy: user.id },
+          ctx,
+        );
         return { kind: 'created', user, projectId: p.id, projectName: p.name, apiKey };
       });
     } catch (err) {

@@ -4,7 +4,7 @@
 // against Neon's spec.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildTestApp, DIALECT, type TestApp } from '../../test/helpers/app.ts';
+import { buildTestApp, HeartbeatBarrier, type TestApp } from '../../test/helpers/app.ts';
 import {
   addMember,
   buildWorld,
@@ -15,6 +15,7 @@ import {
   type World,
 } from '../../test/helpers/factories.ts';
 import { assertMatchesSpec } from '../../test/helpers/spec.ts';
+import { openJoinPage, postJoin } from '../../test/helpers/join.ts';
 import { nowIso } from '../domain/time.ts';
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -51,8 +52,9 @@ describe('project sharing and roles', () => {
       .orderBy('created_at', 'desc')
       .execute();
 
+  const heartbeat = new HeartbeatBarrier();
   before(async () => {
-    t = await buildTestApp();
+    t = await buildTestApp({}, { listenerHeartbeat: heartbeat.options });
     w = await buildWorld(t.services);
     viewer = await createUser(t.services, 'viewer');
     editor = await createUser(t.services, 'editor');
@@ -161,15 +163,10 @@ describe('project sharing and roles', () => {
       .set({ revoked_at: nowIso() })
       .where('id', '=', g.body.id)
       .execute();
-    // SQLite: the trigger's version bump is read by the very next request. PostgreSQL: the
-    // trigger's notification reaches this process within milliseconds.
-    const deadline = Date.now() + (DIALECT === 'sqlite' ? 0 : 2000);
-    let status = (await getProject(project, guest.token)).status;
-    while (status !== 404 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      status = (await getProject(project, guest.token)).status;
-    }
-    assert.equal(status, 404);
+    // SQLite: the trigger's version bump is read by the very next request. PostgreSQL: once the
+    // trigger's notification has arrived, which the heartbeat barrier waits for (not a timer).
+    await heartbeat.sync(t);
+    assert.equal((await getProject(project, guest.token)).status, 404);
   });
 
   test('an address without an account gets a sign-up link; after signing up the project is theirs to use', async () => {
@@ -191,27 +188,37 @@ describe('project sharing and roles', () => {
       .executeTakeFirstOrThrow();
     assert.ok(stored.signup_token_hash && !stored.signup_token_hash.includes(token), 'only a hash is stored');
 
-    const page = await t.call('GET', `/shares/accept?token=${token}`);
-    assert.equal(page.status, 200);
-    assert.match(page.text, /for-newcomer/);
-    const mismatch = await t.call('POST', '/shares/accept', {
+    const page = await openJoinPage(t, `/shares/accept?token=${token}`);
+    assert.equal(page.page.status, 200);
+    assert.match(page.page.text, /for-newcomer/);
+    const mismatch = await postJoin(t, page, {
+      name: 'Nia',
+      password: 'correct horse battery',
+      password_confirm: 'other horse battery',
+    });
+    assert.equal(mismatch.status, 400);
+    // Without the page's cookie and CSRF field, or from a foreign origin: refused, nothing written.
+    const bare = await t.call('POST', '/shares/accept', {
       body: form({
         token,
         name: 'Nia',
         password: 'correct horse battery',
-        password_confirm: 'other horse battery',
-      }),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
-    assert.equal(mismatch.status, 400);
-    const done = await t.call('POST', '/shares/accept', {
-      body: form({
-        token,
-        name: 'Nia <b>',
-        password: 'correct horse battery',
         password_confirm: 'correct horse battery',
       }),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(bare.status, 403);
+    const foreign = await postJoin(
+      t,
+      page,
+      { name: 'Nia', password: 'correct horse battery', password_confirm: 'correct horse battery' },
+      { origin: 'https://evil.example' },
+    );
+    assert.equal(foreign.status, 403);
+    const done = await postJoin(t, page, {
+      name: 'Nia <b>',
+      password: 'correct horse battery',
+      password_confirm: 'correct horse battery',
     });
     assert.equal(done.status, 200, done.text);
     assert.ok(!done.text.includes('<b>'), 'the name is escaped');
@@ -246,7 +253,7 @@ describe('project sharing and roles', () => {
     assert.equal(page.status, 404);
   });
 
-  test('who may share: admin, member, a user it is shared with, organization and project keys; not editor or viewer', async () => {
+  test('who may share: admin, member, a user it is shared with, organization keys; not project keys, editor or viewer', async () => {
     const project = await createProjectRecord(t.services, w.orgA.id, w.admin.id, 'who-shares');
     const guest = await createUser(t.services, 'sharer');
     assert.equal((await grant(project, guest.email, w.admin.token)).status, 200);
@@ -255,7 +262,8 @@ describe('project sharing and roles', () => {
       ['member', w.member.token, 200],
       ['shared guest', guest.token, 200],
       ['org key', w.orgKeyA.token, 200],
-      ['project key (own project)', projectKey.token, 200],
+      // A key confined to one project hands out no access to people (it would outlive the key).
+      ['project key (own project)', projectKey.token, 403],
       ['project key (other project)', w.projectKeyA1.token, 404],
       [
         'editor',
@@ -285,6 +293,11 @@ describe('project sharing and roles', () => {
       granters.some((g) => g.granted_by === null),
       'keys are recorded as no user',
     );
+    // A project key may still take access away.
+    const victim = await createUser(t.services, 'victim');
+    const g = await grant(project, victim.email, w.admin.token);
+    const r = await t.call('DELETE', `${perms(project)}/${g.body.id}`, { token: projectKey.token });
+    assert.equal(r.status, 200, r.text);
     // Missing project and missing grant.
     assert.equal((await grant(MISSING_PROJECT, guest.email, w.admin.token)).status, 404);
     const unknown = await t.call('DELETE', `${perms(project)}/00000000-0000-4000-8000-000000000000`, {
@@ -599,5 +612,40 @@ describe('project sharing and roles', () => {
     // The operator path changes roles like PATCH does.
     const changed = await t.services.members.setRoleByEmail(w.orgB.id, email, 'collaborator');
     assert.equal(changed.role, 'collaborator');
+  });
+
+  test("a transfer ends the grants made by the source organization's members and keys", async () => {
+    const project = await createProjectRecord(t.services, w.orgA.id, w.admin.id, 'moving');
+    const guest = await createUser(t.services, 'guest-granter');
+    const byAdmin = await grant(project, guest.email, w.admin.token);
+    const byMemberTarget = await createUser(t.services, 'by-member');
+    const byMember = await grant(project, byMemberTarget.email, w.member.token);
+    const byKeyTarget = await createUser(t.services, 'by-key');
+    const byKey = await grant(project, byKeyTarget.email, w.orgKeyA.token);
+    const byGuestTarget = await createUser(t.services, 'by-guest');
+    const byGuest = await grant(project, byGuestTarget.email, guest.token);
+    for (const g of [byAdmin, byMember, byKey, byGuest]) assert.equal(g.status, 200, g.text);
+    assert.equal((await getProject(project, byKeyTarget.token)).status, 200);
+
+    // The admin of A is made an admin of B too, and moves the project to B.
+    await addMember(t.services, w.orgB.id, w.admin, 'admin');
+    const moved = await t.call('POST', `/api/v2/organizations/${w.orgA.id}/projects/transfer`, {
+      token: w.admin.token,
+      body: { destination_org_id: w.orgB.id, project_ids: [project] },
+    });
+    assert.equal(moved.status, 200, moved.text);
+    const live = await t.db.kysely
+      .selectFrom('project_permissions')
+      .select(['id', 'revoked_at'])
+      .where('project_id', '=', project)
+      .execute();
+    const revoked = (id: string) => live.find((r) => r.id === id)?.revoked_at !== null;
+    assert.ok(revoked(byAdmin.body.id), "granted by A's admin: ended");
+    assert.ok(revoked(byMember.body.id), "granted by A's member: ended");
+    assert.ok(revoked(byKey.body.id), "granted by A's key: ended");
+    assert.ok(!revoked(byGuest.body.id), 'granted by someone who is not of A: kept');
+    assert.equal((await getProject(project, byKeyTarget.token)).status, 404);
+    assert.equal((await getProject(project, byMemberTarget.token)).status, 404);
+    assert.equal((await getProject(project, byGuestTarget.token)).status, 200);
   });
 });

@@ -1,11 +1,10 @@
-// GET /auth, GET /users/me, GET /users/me/organizations
+// GET /auth, GET /users/me (GET /users/me/organizations is served by organizations/)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
-import { presentOrganization } from '../organizations/organizations.presenter.ts';
 import type { UsersService } from './users.service.ts';
 import { presentCurrentUser } from './users.presenter.ts';
-import { AuthDetailsSchema, CurrentUserInfoSchema, OrganizationsResponseSchema } from './users.schemas.ts';
+import { AuthDetailsSchema, CurrentUserInfoSchema } from './users.schemas.ts';
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
   app.get(
@@ -32,20 +31,5 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
       },
     },
     async (req) => presentCurrentUser(await users.me(principalOf(req))),
-  );
-
-  app.get(
-    '/users/me/organizations',
-    {
-      schema: {
-        operationId: 'getCurrentUserOrganizations',
-        tags: ['Users', 'Organizations'],
-        summary: "Retrieve current user's organizations (or the one owning an organization key)",
-        response: { 200: OrganizationsResponseSchema, ...ErrorResponses },
-      },
-    },
-    async (req) => ({
-      organizations: (await users.organizations(principalOf(req))).map(presentOrganization),
-    }),
   );
 };

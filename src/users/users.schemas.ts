@@ -36,7 +36,3 @@ export const CurrentUserInfoSchema = Type.Object({
   compute_seconds_limit: Type.Optional(Type.Integer()),
   plan: Type.String(),
 });
-
-export const OrganizationsResponseSchema = Type.Object({
-  organizations: Type.Array(Type.Ref('Organization')),
-});

@@ -1,30 +1,12 @@
-// The caller's own account: who am I, which organizations, how did I authenticate.
+// The caller's own account: who am I, how did I authenticate (their organizations: organizations/).
 import type { Db } from '../db/connect.ts';
-import type { OrganizationRow, UserRow } from '../db/schema.ts';
-import { badRequest, conflict, notFound } from '../domain/errors.ts';
+import type { UserRow } from '../db/schema.ts';
+import { AppError, conflict, notFound } from '../domain/errors.ts';
 import type { AuthMethod, Principal } from '../domain/principal.ts';
 import { authorize, accountSubject } from '../policy/index.ts';
-import { findOrganization, listOrganizationsOfUser } from '../organizations/organizations.repository.ts';
 import { isUniqueViolation } from '../db/connect.ts';
 import { findUserByEmail, findUserById, insertUser } from './users.repository.ts';
-
-/** RFC 5321 limits; CR, LF, commas and angle brackets would let an address inject mail headers. */
-export function normalizeEmail(raw: string): string {
-  const email = raw.trim();
-  const at = email.lastIndexOf('@');
-  if (
-    email.length > 254 ||
-    at < 1 ||
-    at > 64 ||
-    at === email.length - 1 ||
-    // eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
-    /[\s,<>;:"\\()[\]\u0000-\u001f\u007f]/.test(email) ||
-    !/^[^@]+@[^@]+\.[^@.]+$|^[^@]+@localhost$/i.test(email)
-  ) {
-    throw badRequest(`"${raw.slice(0, 300)}" is not a valid email address`);
-  }
-  return email;
-}
+import { normalizeEmail } from '../domain/email.ts';
 
 export class UsersService {
   constructor(private readonly db: Db) {}
@@ -48,12 +30,11 @@ export class UsersService {
     return user;
   }
 
-  /** A user's organizations; for an organization or project-scoped key, the one organization owning it. */
-  async organizations(principal: Principal): Promise<OrganizationRow[]> {
-    authorize('user:list_organizations', accountSubject(principal));
-    if (principal.kind === 'user') return listOrganizationsOfUser(this.db.kysely, principal.userId);
-    const org = await findOrganization(this.db.kysely, principal.orgId);
-    return org ? [org] : [];
+  /** Operator path (CLI): the user with this email; 404 naming the email when there is none. */
+  async byEmail(email: string): Promise<UserRow> {
+    const user = await findUserByEmail(this.db.kysely, email);
+    if (!user) throw new AppError('NOT_FOUND', `user ${email} not found`);
+    return user;
   }
 
   /** Operator path (CLI, bootstrap): creates a user; 409 if the email is taken. */

@@ -8,9 +8,11 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { KyselyPlugin } from 'kysely';
 import pg from 'pg';
 import { buildApp } from '../../src/app.ts';
+import { CHANGE_BOUND_MS, type ListenerHeartbeat } from '../../src/auth/authenticator.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type Db } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import type { EndpointResolver } from '../../src/serverless/resolver.ts';
 import type { Services } from '../../src/services.ts';
 
 export const DIALECT: 'sqlite' | 'postgres' =
@@ -42,14 +44,40 @@ export interface Res {
   text: string;
 }
 
+/**
+ * A migrated SQLite database, serialized: migrating costs far more than copying, so each test file
+ * migrates once and every in-memory database of that file starts as a copy of this image.
+ */
+let sqliteImage: Promise<Buffer> | undefined;
+function migratedSqliteImage(): Promise<Buffer> {
+  sqliteImage ??= (async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-template-'));
+    try {
+      const db = openDatabase({ dataDir });
+      await migrateToLatest(db);
+      await db.close(); // checkpoints the WAL into the file
+      const image = fs.readFileSync(path.join(dataDir, 'orgplane.db'));
+      // Header bytes 18–19 say "WAL"; an in-memory database cannot open that, so mark it rollback-journal.
+      image[18] = 1;
+      image[19] = 1;
+      return image;
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  })();
+  return sqliteImage;
+}
+
 /** A fresh, migrated database for one test app (SQLite: in memory unless onDisk). */
 export async function freshDatabase(
   onDisk = false,
+  onStatement?: (sql: string) => void,
 ): Promise<{ db: Db; dispose: () => Promise<void>; pgSchema?: string; sqliteFile?: string }> {
+  const observe = onStatement ? { onStatement } : {};
   if (DIALECT === 'sqlite') {
     if (onDisk) {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-test-'));
-      const db = openDatabase({ dataDir });
+      const db = openDatabase({ dataDir, ...observe });
       await migrateToLatest(db);
       return {
         db,
@@ -60,33 +88,71 @@ export async function freshDatabase(
         },
       };
     }
-    const db = openDatabase({ dataDir: '', sqliteFile: ':memory:' });
-    await migrateToLatest(db);
+    const db = openDatabase({
+      dataDir: '',
+      sqliteFile: ':memory:',
+      sqliteImage: await migratedSqliteImage(),
+      ...observe,
+    });
     return { db, dispose: () => db.close() };
   }
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const db = openDatabase({ dataDir: '', databaseUrl: PG_URL, pgSchema: schema });
+  const schema = pgSchema('t');
+  await schema.create();
+  // The pool's wait is a wall-clock bound: generous here, so a loaded machine cannot fail a test.
+  const db = openDatabase({
+    dataDir: '',
+    databaseUrl: PG_URL,
+    pgSchema: schema.name,
+    connectTimeoutMs: 60_000,
+    ...observe,
+  });
   await migrateToLatest(db);
   return {
     db,
-    pgSchema: schema,
+    pgSchema: schema.name,
     dispose: async () => {
       await db.close();
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
+      await schema.drop();
     },
   };
 }
 
+/** Runs one statement as the test server's administrator (making and dropping schemas, databases). */
+export async function pgAdmin(statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(statement);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A PostgreSQL schema of its own (prefix + random) in the test server's database. */
+export function pgSchema(prefix: string): { name: string; create(): Promise<void>; drop(): Promise<void> } {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  return {
+    name,
+    create: () => pgAdmin(`create schema ${name}`),
+    drop: () => pgAdmin(`drop schema if exists ${name} cascade`),
+  };
+}
+
+/** A fixed server key for tests (never a real deployment's). */
+export const TEST_SECRET = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return loadConfig(
-    { ORGPLANE_RATE_LIMIT: 'off', ORGPLANE_LAST_USED_FLUSH_MS: '0', PUBLIC_URL: 'http://orgplane.test' },
+    {
+      ORGPLANE_RATE_LIMIT: 'off',
+      ORGPLANE_LAST_USED_FLUSH_MS: '0',
+      PUBLIC_URL: 'http://orgplane.test',
+      // Tests that want checkpoints make them (a timer would write into ./data).
+      ORGPLANE_AUDIT_CHECKPOINT_INTERVAL_MS: '0',
+      // Tests that run computes turn them on (test/compute-*.test.ts); the rest keep records only.
+      ORGPLANE_COMPUTE: 'off',
+      ORGPLANE_SECRET: TEST_SECRET,
+    },
     overrides,
   );
 }
@@ -100,6 +166,43 @@ export interface TestAppOptions {
   sqliteOnDisk?: boolean;
   /** The clock of expiry decisions (see TestClock). */
   clock?: () => number;
+  /** Sees every statement sent to the database (round trips on PostgreSQL); see openDatabase. */
+  onStatement?: (sql: string) => void;
+  /** Where /sql and /v2 find computes (serverless tests). */
+  endpointResolver?: EndpointResolver;
+  /** PostgreSQL: the change listener's heartbeat (see HeartbeatBarrier). */
+  listenerHeartbeat?: ListenerHeartbeat;
+}
+
+/**
+ * PostgreSQL's change listener driven by the test instead of the clock: heartbeat time stands still
+ * until sync() moves it, and a heartbeat is sent only when sync() asks. sync() returns once a
+ * heartbeat sent after every change so far has come back: notifications arrive in commit order,
+ * so every change committed before the call has then been seen, and the cache is on (the
+ * heartbeat is fresh, and stays fresh because time does not move). On SQLite it does nothing.
+ * The bound itself (cache off once heartbeats are late) is test/listener-heartbeat.test.ts's.
+ */
+export class HeartbeatBarrier {
+  private now = 0;
+  private beat: (() => void) | undefined;
+  readonly options: ListenerHeartbeat = {
+    clock: () => this.now,
+    every: (fn) => {
+      this.beat = fn;
+      return () => (this.beat = undefined);
+    },
+  };
+  async sync(t: { services: { access: { live: boolean } } }): Promise<void> {
+    if (DIALECT !== 'postgres') return;
+    // Just past the bound (well short of deadAfterMs): the cache is off until a heartbeat sent
+    // from now on comes back.
+    this.now += CHANGE_BOUND_MS + 1;
+    for (let i = 0; i < 2000 && !t.services.access.live; i++) {
+      this.beat?.();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    if (!t.services.access.live) throw new Error('the change listener never answered a heartbeat (10 s)');
+  }
 }
 
 /** Real time plus an offset the test moves forward, or a time it holds still (set). */
@@ -128,7 +231,12 @@ export async function buildTestApp(
   overrides: Partial<Config> = {},
   options: TestAppOptions = {},
 ): Promise<TestApp> {
-  const { db: raw, dispose, sqliteFile, pgSchema } = await freshDatabase(options.sqliteOnDisk);
+  const {
+    db: raw,
+    dispose,
+    sqliteFile,
+    pgSchema,
+  } = await freshDatabase(options.sqliteOnDisk, options.onStatement);
   let kysely = raw.kysely;
   for (const p of options.kyselyPlugins ?? []) kysely = kysely.withPlugin(p);
   const db: Db = { ...raw, kysely };
@@ -138,6 +246,8 @@ export async function buildTestApp(
     db,
     ...(options.logStream ? { logStream: options.logStream } : { logger: false }),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.endpointResolver ? { endpointResolver: options.endpointResolver } : {}),
+    ...(options.listenerHeartbeat ? { listenerHeartbeat: options.listenerHeartbeat } : {}),
   });
   return {
     app,

@@ -3,6 +3,8 @@
 import type { Res, TestApp } from './app.ts';
 
 export interface JoinForm {
+  /** The page's path: /invitations/accept or /shares/accept. */
+  path?: string;
   token: string;
   cookie: string;
   csrf: string;
@@ -23,17 +25,17 @@ export async function openJoinPage(t: TestApp, tokenOrPath: string): Promise<Joi
   const setCookie = [page.headers['set-cookie'] ?? []].flat().map(String);
   const cookie = setCookie.map((c) => /^((?:__Host-)?orgplane_join=[^;]+)/.exec(c)?.[1]).find(Boolean) ?? '';
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
-  return { token, cookie, csrf, page };
+  return { path: new URL(`http://x${path}`).pathname, token, cookie, csrf, page };
 }
 
 /** POST the join form from the page's own origin, with its cookie and CSRF field. */
 export function postJoin(
   t: TestApp,
-  form: Pick<JoinForm, 'token' | 'cookie' | 'csrf'>,
+  form: Pick<JoinForm, 'token' | 'cookie' | 'csrf' | 'path'>,
   fields: Record<string, string> = {},
   headers: Record<string, string> = {},
 ): Promise<Res> {
-  return t.call('POST', '/invitations/accept', {
+  return t.call('POST', form.path ?? '/invitations/accept', {
     body: urlencoded({ token: form.token, csrf: form.csrf, ...fields }),
     headers: {
       'content-type': 'application/x-www-form-urlencoded',

@@ -50,17 +50,20 @@ export function redisNamespace(): { prefix: string; cleanup: () => Promise<void>
 
 /**
  * A TCP proxy in front of Redis that a test can cut (connections refused and dropped), freeze
- * (connections accepted, nothing answered) and restore.
+ * (connections accepted, nothing answered) and restore. unanswered counts what clients sent while
+ * frozen (each a command that got no reply).
  */
 export async function redisProxy(): Promise<{
   url: string;
   cut(): void;
   freeze(): void;
   restore(): void;
+  readonly unanswered: number;
   close(): Promise<void>;
 }> {
   const target = new URL(REDIS_URL);
   let mode: 'open' | 'cut' | 'frozen' = 'open';
+  let unanswered = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     if (mode === 'cut') return void client.destroy();
@@ -77,7 +80,10 @@ export async function redisProxy(): Promise<{
       s.on('error', close);
       s.on('close', close);
     }
-    client.on('data', (d) => mode === 'open' && upstream.write(d));
+    client.on('data', (d) => {
+      if (mode === 'open') upstream.write(d);
+      else if (mode === 'frozen') unanswered++;
+    });
     upstream.on('data', (d) => mode === 'open' && client.write(d));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -95,6 +101,9 @@ export async function redisProxy(): Promise<{
     },
     restore() {
       mode = 'open';
+    },
+    get unanswered() {
+      return unanswered;
     },
     async close() {
       mode = 'cut';

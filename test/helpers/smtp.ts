@@ -17,6 +17,12 @@ export interface TestSmtp {
   received: ReceivedMail[];
   /** 'ok' accepts; 'reject' answers 550 to every message (a permanent refusal). */
   mode: 'ok' | 'reject';
+  /** Connections accepted, and greetings sent (a held greeting is not sent until release()). */
+  connections: number;
+  greeted: number;
+  /** A barrier: from now on no connection is greeted (the client waits) until release(). */
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -38,17 +44,41 @@ export { freePort } from './net.ts';
 
 export async function startSmtp(port = 0): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
+  let gate: { promise: Promise<void>; open: () => void } | null = null;
   const state: TestSmtp = {
     port: 0,
     received,
     mode: 'ok',
+    connections: 0,
+    greeted: 0,
+    hold() {
+      if (gate) return;
+      let open = () => {};
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      gate = { promise, open };
+    },
+    release() {
+      gate?.open();
+      gate = null;
+    },
     close: async () => {},
   };
   const server = new SMTPServer({
     secure: false,
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
     logger: false,
+    // smtp-server greets once this calls back: holding the callback holds the greeting.
+    onConnect(_session, callback) {
+      state.connections++;
+      const greet = () => {
+        state.greeted++;
+        callback();
+      };
+      if (gate) void gate.promise.then(greet);
+      else greet();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -75,7 +105,10 @@ export async function startSmtp(port = 0): Promise<TestSmtp> {
     server.listen(port, '127.0.0.1', () => resolve());
   });
   state.port = (server.server.address() as net.AddressInfo).port;
-  state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  state.close = () => {
+    state.release();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
   return state;
 }
 
@@ -105,12 +138,17 @@ export function joinLinkIn(mail: ReceivedMail): string | undefined {
   return /https?:\/\/[^\s"<>]+\/invitations\/accept\?token=[A-Za-z0-9_-]+/.exec(mail.decoded)?.[0];
 }
 
+/**
+ * Polls until cond holds. timeoutMs is a hang guard, not a margin: a loaded machine (two CPU hogs
+ * beside the suite) must never reach it, so callers leave the generous default unless they prove
+ * something about time.
+ */
 export async function waitFor(
   cond: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
+  timeoutMs: number | undefined = 300_000,
   what = 'condition',
 ) {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + (timeoutMs ?? 300_000);
   while (Date.now() < end) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 25));
