@@ -8,7 +8,6 @@ import net from 'node:net';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
@@ -16,7 +15,7 @@ import { buildApp, type BuiltApp } from '../src/app.ts';
 import { isDatabaseUnavailable, openDatabase, type Db } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { newApiKeyToken } from '../src/domain/ids.ts';
-import { DIALECT, PG_URL, testConfig } from './helpers/app.ts';
+import { DIALECT, PG_URL, pgSchema, testConfig } from './helpers/app.ts';
 import { createUser, type TestUser } from './helpers/factories.ts';
 import { assertMatchesSpec } from './helpers/spec.ts';
 
@@ -120,7 +119,7 @@ function assertUnavailable(res: Awaited<ReturnType<typeof inject>>, operationId?
 
 describe('PostgreSQL goes away and comes back', { skip: DIALECT !== 'postgres' }, () => {
   const proxy = new CuttableProxy();
-  const schema = `t_down_${randomBytes(5).toString('hex')}`;
+  const schema = pgSchema('t_down');
   let db: Db;
   let built: BuiltApp;
   let user: TestUser;
@@ -128,16 +127,13 @@ describe('PostgreSQL goes away and comes back', { skip: DIALECT !== 'postgres' }
 
   before(async () => {
     await proxy.start();
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
+    await schema.create();
     const url = new URL(PG_URL);
     url.host = `127.0.0.1:${proxy.port}`;
     db = openDatabase({
       dataDir: '',
       databaseUrl: url.toString(),
-      pgSchema: schema,
+      pgSchema: schema.name,
       onPoolError: (e) => poolErrors.push(e),
     });
     await migrateToLatest(db);
@@ -148,10 +144,7 @@ describe('PostgreSQL goes away and comes back', { skip: DIALECT !== 'postgres' }
     await built.app.close();
     await db.close();
     await proxy.close();
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`drop schema if exists ${schema} cascade`);
-    await admin.end();
+    await schema.drop();
   });
 
   test('503 with Retry-After while cut, /readyz 503, /healthz 200; 200 again after restore', async (t) => {

@@ -223,17 +223,19 @@ describe('last admin: deterministic interleaving on PostgreSQL', () => {
     await t.close();
   });
 
-  /** Waits until some backend is blocked by pid; returns the blocked pids. */
-  async function blockedBy(pid: number): Promise<number[]> {
-    for (let i = 0; i < 100; i++) {
+  /**
+   * Waits until some backend is blocked by pid, or until the request answered (it did not wait):
+   * returns the blocked pids. No time budget: a loaded machine may take long to send the query.
+   */
+  async function blockedBy(pid: number, answered: () => boolean): Promise<number[]> {
+    for (;;) {
       const r = await observer.query<{ pid: number }>(
         'select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
         [pid],
       );
-      if (r.rows.length > 0) return r.rows.map((x) => x.pid);
+      if (r.rows.length > 0 || answered()) return r.rows.map((x) => x.pid);
       await new Promise((res) => setTimeout(res, 20));
     }
-    return [];
   }
 
   for (const variant of ['y demotes x', 'y demotes itself'] as const) {
@@ -258,7 +260,7 @@ describe('last admin: deterministic interleaving on PostgreSQL', () => {
           settled = true;
         });
       try {
-        const blocked = await blockedBy(pid);
+        const blocked = await blockedBy(pid, () => settled);
         assert.equal(blocked.length, 1, 'the request waits for session 1 on the organization lock');
         assert.equal(settled, false, 'and has not answered');
       } finally {
@@ -279,12 +281,15 @@ describe('last admin: deterministic interleaving on PostgreSQL', () => {
     await holder.query('begin');
     await holder.query('update organizations set updated_at = updated_at where id = $1', [p.orgId]);
     await holder.query('delete from members where id = $1', [p.yMember]);
-    const pending = t.call('PATCH', `/api/v2/organizations/${p.orgId}/members/${p.xMember}`, {
-      token: p.x.token,
-      body: { role: 'member' },
-    });
+    let settled = false;
+    const pending = t
+      .call('PATCH', `/api/v2/organizations/${p.orgId}/members/${p.xMember}`, {
+        token: p.x.token,
+        body: { role: 'member' },
+      })
+      .finally(() => (settled = true));
     try {
-      assert.equal((await blockedBy(pid)).length, 1);
+      assert.equal((await blockedBy(pid, () => settled)).length, 1);
     } finally {
       await holder.query('commit');
     }

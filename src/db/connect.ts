@@ -1,10 +1,12 @@
 // Opens the one query layer (Kysely) over the embedded SQLite file or PostgreSQL (DATABASE_URL).
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { createRequire } from 'node:module';
+import { pgDriver } from './pg-driver.ts';
 import type pgTypes from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
+import { OwnSchemaPostgresDialect } from './introspector.ts';
 import type { Database } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -17,12 +19,38 @@ export interface Db {
   /** The PostgreSQL schema in use when not public (migrations keep their bookkeeping tables there). */
   pgSchema?: string | undefined;
   /**
-   * PostgreSQL only: LISTEN on a channel over a dedicated connection (reconnecting after an outage).
-   * onState reports whether notifications are being received; while false some may be missed.
+   * PostgreSQL only: LISTEN on a channel over a dedicated connection (reconnecting after an outage),
+   * with a heartbeat through the channel itself; see ListenHandlers. Returns a function that stops it.
    */
-  listen?(channel: string, onNotify: () => void, onState: (listening: boolean) => void): () => Promise<void>;
+  listen?(channel: string, handlers: ListenHandlers, heartbeat?: HeartbeatOptions): () => Promise<void>;
   close(): Promise<void>;
 }
+
+export interface ListenHandlers {
+  /** A notification from a change (heartbeats are not changes and never reach this). */
+  onNotify: () => void;
+  /** The connection was (re)established and LISTENs (true), or was lost (false): changes may be missed. */
+  onState: (listening: boolean) => void;
+  /**
+   * A heartbeat this process sent at `sentAt` (heartbeat clock) came back: every change committed
+   * before that instant has been delivered (PostgreSQL delivers notifications in commit order).
+   */
+  onProof: (sentAt: number) => void;
+}
+
+/** The listener's heartbeat; injectable so tests count heartbeats instead of timing them. */
+export interface HeartbeatOptions {
+  /** Milliseconds between heartbeats (default 25). */
+  intervalMs?: number;
+  /** A heartbeat unanswered this long means a dead connection: it is dropped and reopened (default 3000). */
+  deadAfterMs?: number;
+  /** A monotonic clock in ms (default performance.now). */
+  clock?: () => number;
+  /** Calls fn every ms; returns a function that stops it (default setInterval, unref'd). */
+  every?: (fn: () => void, ms: number) => () => void;
+}
+
+export const HEARTBEAT_PREFIX = 'hb:';
 
 export interface ConnectOptions {
   dataDir: string;
@@ -31,7 +59,20 @@ export interface ConnectOptions {
   pgSchema?: string | undefined;
   /** SQLite file name inside dataDir; ':memory:' for a throw-away database. */
   sqliteFile?: string;
+  /** SQLite, ':memory:' only: start from this serialized database (tests copy a migrated template). */
+  sqliteImage?: Buffer | undefined;
   onPoolError?: (err: Error) => void;
+  /**
+   * Called with every statement sent to the database (PostgreSQL: each round trip on a pooled
+   * connection, BEGIN and COMMIT included; SQLite: each statement run). Tests count them.
+   */
+  onStatement?: (sql: string) => void;
+  /**
+   * PostgreSQL: how long a request waits for a pooled connection (a free one, or a new one made)
+   * before it fails as unavailable (503). Default 3 s; the test suite allows more, since on a
+   * loaded machine a burst of concurrent requests can wait longer for the pool than that.
+   */
+  connectTimeoutMs?: number;
 }
 
 export function redactUrl(url: string): string {
@@ -47,7 +88,7 @@ export function redactUrl(url: string): string {
 export function openDatabase(opts: ConnectOptions): Db {
   if (opts.databaseUrl) {
     // Loaded only when used: a server on SQLite never needs the PostgreSQL driver in memory.
-    const pg = createRequire(import.meta.url)('pg') as typeof pgTypes;
+    const pg = pgDriver();
     // int8 (e.g. api key ids, counts) as numbers: our values stay far below 2^53.
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary'): ((v: string) => unknown) =>
@@ -58,8 +99,11 @@ export function openDatabase(opts: ConnectOptions): Db {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: 10,
-      connectionTimeoutMillis: 3000,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
       idleTimeoutMillis: 30000,
+      // A peer that vanished without closing (NAT or load-balancer timeout) is found by the kernel.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       // Nothing may hang past an HTTP request's budget.
       statement_timeout: 15000,
       query_timeout: 20000,
@@ -71,21 +115,38 @@ export function openDatabase(opts: ConnectOptions): Db {
     // pg-pool listens for errors only on idle clients: a connection dropped while a client is
     // checked out (a query running, a transaction open) emits 'error' with no listener, which
     // is an uncaught exception that ends the process. Every client gets its own listener.
-    pool.on('connect', (client) => client.on('error', (err) => opts.onPoolError?.(err)));
-    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    pool.on('connect', (client) => {
+      client.on('error', (err) => opts.onPoolError?.(err));
+      const observe = opts.onStatement;
+      if (observe) {
+        const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+        (client as { query: unknown }).query = (...a: unknown[]) => {
+          const q = a[0];
+          const text = typeof q === 'string' ? q : (q as { text?: unknown } | null)?.text;
+          observe(typeof text === 'string' ? text : '');
+          return query(...a);
+        };
+      }
+    });
+    const kysely = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
     const databaseUrl = opts.databaseUrl;
     return {
       kysely,
       dialect: 'postgres',
       location: redactUrl(opts.databaseUrl) + (opts.pgSchema ? ` (schema ${opts.pgSchema})` : ''),
       pgSchema: opts.pgSchema,
-      listen: (channel, onNotify, onState) =>
+      listen: (channel, handlers, heartbeat) =>
         listenForever(
           pg,
-          { connectionString: databaseUrl, connectionTimeoutMillis: 3000 },
+          {
+            connectionString: databaseUrl,
+            connectionTimeoutMillis: 3000,
+            keepAlive: true,
+            keepAliveInitialDelayMillis: 5_000,
+          },
           channel,
-          onNotify,
-          onState,
+          handlers,
+          heartbeat,
         ),
       close: () => kysely.destroy(),
     };
@@ -96,7 +157,8 @@ export function openDatabase(opts: ConnectOptions): Db {
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     location = path.join(opts.dataDir, file);
   }
-  const sqlite = new SQLite(location);
+  const sqlite =
+    opts.sqliteImage && location === ':memory:' ? new SQLite(opts.sqliteImage) : new SQLite(location);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
@@ -105,7 +167,7 @@ export function openDatabase(opts: ConnectOptions): Db {
   sqlite.pragma('busy_timeout = 15000');
   if (location !== ':memory:') fs.chmodSync(location, 0o600);
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: reusingStatements(sqlite, 500) }),
+    dialect: new SqliteDialect({ database: reusingStatements(sqlite, 500, opts.onStatement) }),
   });
   return { kysely, dialect: 'sqlite', location, close: () => kysely.destroy() };
 }
@@ -117,14 +179,20 @@ export function openDatabase(opts: ConnectOptions): Db {
  * because some SQL varies in shape (IN lists of any length). A statement's SQL never changes, so
  * nothing else invalidates it.
  */
-export function reusingStatements(sqlite: SQLite.Database, max = 500): SqliteDatabase {
+export function reusingStatements(
+  sqlite: SQLite.Database,
+  max = 500,
+  onStatement?: (sql: string) => void,
+): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => {
       cache.clear();
       sqlite.close();
     },
+    // Kysely prepares once per statement it runs (here: finds it in the cache).
     prepare: (text: string) => {
+      onStatement?.(text);
       let stmt = cache.get(text);
       if (!stmt) {
         if (cache.size >= max) cache.clear();
@@ -139,59 +207,136 @@ export function reusingStatements(sqlite: SQLite.Database, max = 500): SqliteDat
 /**
  * Keeps one connection LISTENing on channel; after a failure it reconnects with back-off
  * (0.1 s doubling to 5 s). Returns a function that stops it.
+ *
+ * A connection can die silently (a NAT or load balancer drops it without a FIN or RST): the
+ * socket looks open and notifications simply stop. So the listener proves itself: every
+ * intervalMs it sends a NOTIFY on the channel over the listening connection, with a payload only
+ * this listener knows, and reports each one that comes back (onProof, with its send time). A
+ * heartbeat unanswered for deadAfterMs drops the connection and opens a new one; TCP keepalive
+ * covers the socket underneath. Heartbeats of other processes are ignored (neither change nor proof).
  */
 function listenForever(
   pg: typeof pgTypes,
   config: pgTypes.ClientConfig,
   channel: string,
-  onNotify: () => void,
-  onState: (listening: boolean) => void,
+  handlers: ListenHandlers,
+  heartbeat: HeartbeatOptions = {},
 ): () => Promise<void> {
+  const intervalMs = heartbeat.intervalMs ?? 25;
+  const deadAfterMs = heartbeat.deadAfterMs ?? 3000;
+  const clock = heartbeat.clock ?? (() => performance.now());
+  const every =
+    heartbeat.every ??
+    ((fn: () => void, ms: number) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      return () => clearInterval(t);
+    });
+  const me = `${HEARTBEAT_PREFIX}${randomUUID()}:`;
+  let seq = 0;
+  /** Heartbeats sent on the current connection and not yet back: payload → send time. */
+  const pending = new Map<string, number>();
   let stopped = false;
   let client: pgTypes.Client | null = null;
+  let ready = false;
+  /** A heartbeat query not yet answered (the next one waits: one query at a time per client). */
+  let inFlight = false;
   let delay = 100;
   let timer: NodeJS.Timeout | undefined;
+  const quoted = `"${channel.replace(/"/g, '""')}"`;
   const lost = () => {
-    onState(false);
+    handlers.onState(false);
     const c = client;
     client = null;
+    ready = false;
+    inFlight = false;
+    pending.clear();
     c?.removeAllListeners();
     c?.on('error', () => {});
-    void c?.end().catch(() => {});
+    // With a query in flight (an unanswered heartbeat) end() destroys the socket at once.
+    if (c) void closeClient(c);
     if (!stopped) {
       timer = setTimeout(connect, delay);
       delay = Math.min(delay * 2, 5000);
     }
   };
+  const beat = () => {
+    const c = client;
+    if (!c || !ready) return;
+    const now = clock();
+    for (const sentAt of pending.values()) {
+      if (now - sentAt > deadAfterMs) {
+        lost();
+        return;
+      }
+    }
+    if (inFlight) return;
+    const payload = `${me}${seq++}`;
+    pending.set(payload, now);
+    inFlight = true;
+    c.query('select pg_notify($1, $2)', [channel, payload]).then(
+      () => {
+        if (client === c) inFlight = false;
+      },
+      () => client === c && lost(),
+    );
+  };
+  const onNotification = (n: pgTypes.Notification) => {
+    if (n.channel !== channel) return;
+    const payload = n.payload ?? '';
+    if (!payload.startsWith(HEARTBEAT_PREFIX)) {
+      handlers.onNotify();
+      return;
+    }
+    const sentAt = pending.get(payload);
+    if (sentAt === undefined) return;
+    // Delivered in order: this one's arrival answers every earlier heartbeat too.
+    for (const [p, t] of pending) if (t <= sentAt) pending.delete(p);
+    handlers.onProof(sentAt);
+  };
   const connect = () => {
     if (stopped) return;
     const c = new pg.Client(config);
     client = c;
-    c.on('error', lost);
+    c.on('error', () => client === c && lost());
     c.on('end', () => client === c && lost());
-    c.on('notification', (n) => n.channel === channel && onNotify());
+    c.on('notification', onNotification);
     c.connect()
-      .then(() => c.query(`listen "${channel.replace(/"/g, '""')}"`))
+      .then(() => c.query(`listen ${quoted}`))
       .then(() => {
         if (client !== c) return;
         delay = 100;
-        onState(true);
+        ready = true;
+        handlers.onState(true);
+        beat();
       })
       .catch(() => client === c && lost());
   };
+  const stopBeating = every(beat, intervalMs);
   connect();
   return async () => {
     stopped = true;
+    stopBeating();
     clearTimeout(timer);
     const c = client;
     client = null;
-    onState(false);
+    ready = false;
+    handlers.onState(false);
     if (c) {
       c.removeAllListeners();
       c.on('error', () => {});
-      await c.end().catch(() => {});
+      await closeClient(c);
     }
   };
+}
+
+/** Ends a client politely, or by destroying its socket when a dead peer never lets it end. */
+async function closeClient(c: pgTypes.Client): Promise<void> {
+  const stream = (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+  const force = setTimeout(() => stream?.destroy(), 1000);
+  force.unref();
+  await c.end().catch(() => {});
+  clearTimeout(force);
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -201,6 +346,11 @@ const RETRYABLE = new Set(['40001', '40P01']);
  * rolls back and runs fn again, up to 5 times; any other error rolls back and propagates.
  * SQLite has one connection, so its transactions never interleave.
  */
+/** Readiness: the database answers a trivial query (throws when it does not). */
+export async function ping(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
+}
+
 export async function withTransaction<T>(db: Db, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   return retrying(() => db.kysely.transaction().execute(fn));
 }
