@@ -2,9 +2,9 @@
 // SQLite and PostgreSQL (TEXT columns), so both databases sort and compare them identically.
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
-/** Neon's MemberRole enum: the classic admin | member and the newer model's editor | viewer | collaborator (src/policy/index.ts). */
-export const MEMBER_ROLES = ['admin', 'member', 'editor', 'viewer', 'collaborator'] as const;
-export type MemberRole = (typeof MEMBER_ROLES)[number];
+import type { MemberRole } from '../domain/roles.ts';
+// The role list lives in domain/roles.ts; re-exported for the CLI, which imports it from here.
+export { MEMBER_ROLES, type MemberRole } from '../domain/roles.ts';
 
 export interface UsersTable {
   id: string; // uuid
@@ -149,6 +149,11 @@ export interface ProjectTransferRequestsTable {
   accepted_at: string | null;
   accepted_by: string | null;
   accepted_org_id: string | null;
+  /** Extension: cancelled by an admin of the source organization (or its creator); it no longer works. */
+  cancelled_at: string | null;
+  cancelled_by: string | null;
+  /** The organization key that made it (null: a user); the request works only while that key does. */
+  created_by_key_id: number | null;
 }
 
 export interface ProjectOperationsTable {
@@ -157,7 +162,82 @@ export interface ProjectOperationsTable {
   branch_id: string | null;
   endpoint_id: string | null;
   action: string;
+  /** Neon's OperationStatus: 'running' while compute work is under way, then 'finished' or 'failed'. */
   status: string;
+  created_at: string;
+  updated_at: string;
+  /** Why it failed (migration 0012). */
+  error: Generated<string | null>;
+  failures_count: Generated<number>;
+  /** Internal: what a restart redoes or undoes while status is 'running' (src/branches/reconcile.ts). */
+  kind: Generated<string | null>;
+  /** Internal: JSON arguments of kind (secrets in it sealed). */
+  detail: Generated<string | null>;
+}
+
+/** A branch of a project (migration 0012): one data directory per branch when compute runs. */
+export interface BranchesTable {
+  id: string;
+  project_id: string;
+  parent_id: string | null;
+  name: string;
+  /** 0 | 1 */
+  is_default: number;
+  /** 0 | 1 */
+  protected: number;
+  expires_at: string | null;
+  ttl_interval_seconds: number | null;
+  /** 'init' while its data is being made (a pending operation), 'ready' after. */
+  state: string;
+  creation_source: string;
+  last_reset_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EndpointsTable {
+  id: string;
+  project_id: string;
+  branch_id: string;
+  name: string | null;
+  type: 'read_write' | 'read_only';
+  /** The loopback port orgplane listens on (null when compute is off). */
+  port: number | null;
+  suspend_timeout_seconds: number;
+  /** 0 | 1 */
+  disabled: number;
+  autoscaling_limit_min_cu: number;
+  autoscaling_limit_max_cu: number;
+  /** 0 | 1 */
+  pooler_enabled: number;
+  pooler_mode: string;
+  /** JSON: EndpointSettingsData */
+  settings: string;
+  creation_source: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BranchRolesTable {
+  branch_id: string;
+  name: string;
+  project_id: string;
+  /** Sealed with the server key (src/domain/secret-box.ts); null: not stored. */
+  password_enc: string | null;
+  /** 0 | 1 */
+  protected: number;
+  /** 0 | 1 */
+  no_login: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BranchDatabasesTable {
+  branch_id: string;
+  name: string;
+  id: number;
+  project_id: string;
+  owner_name: string;
   created_at: string;
   updated_at: string;
 }
@@ -285,6 +365,10 @@ export interface Database {
   api_keys: ApiKeysTable;
   projects: ProjectsTable;
   project_operations: ProjectOperationsTable;
+  branches: BranchesTable;
+  endpoints: EndpointsTable;
+  branch_roles: BranchRolesTable;
+  branch_databases: BranchDatabasesTable;
   project_transfer_requests: ProjectTransferRequestsTable;
   sessions: SessionsTable;
   password_setup_tokens: PasswordSetupTokensTable;
@@ -309,6 +393,10 @@ export type NewApiKey = Insertable<ApiKeysTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
 export type ProjectOperationRow = Selectable<ProjectOperationsTable>;
+export type BranchRow = Selectable<BranchesTable>;
+export type EndpointRow = Selectable<EndpointsTable>;
+export type BranchRoleRow = Selectable<BranchRolesTable>;
+export type BranchDatabaseRow = Selectable<BranchDatabasesTable>;
 export type ProjectTransferRequestRow = Selectable<ProjectTransferRequestsTable>;
 export type OrganizationUpdate = Updateable<OrganizationsTable>;
 export type SessionRow = Selectable<SessionsTable>;

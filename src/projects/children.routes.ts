@@ -1,39 +1,32 @@
 // A project's children, read-only (branches, endpoints, databases, roles, connection URI), and a
 // refusal route for every write on them: orgplane manages organizations, not compute.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AppError } from '../domain/errors.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
+import { acceptEmptyFormBody } from '../http/form-body.ts';
 import type { ChildrenService } from './children.service.ts';
 import {
-  BranchCountQuerySchema,
-  BranchCountResponseSchema,
   BranchesResponseSchema,
   BranchListQuerySchema,
-  BranchParamsSchema,
-  BranchResponseSchema,
   ConnectionUriQuerySchema,
   ConnectionUriResponseSchema,
-  DatabaseParamsSchema,
-  DatabaseResponseSchema,
-  DatabasesResponseSchema,
   EndpointParamsSchema,
   EndpointResponseSchema,
   EndpointsResponseSchema,
+  ReadRouteSchemas,
   RoleParamsSchema,
   RolePasswordResponseSchema,
-  RoleResponseSchema,
-  RolesResponseSchema,
 } from './children.schemas.ts';
-import { presentBranch, presentDatabase, presentEndpoint, presentRole } from './projects.presenter.ts';
+import {
+  emptyAnnotation,
+  presentBranch,
+  presentDatabase,
+  presentEndpoint,
+  presentRole,
+} from './projects.presenter.ts';
 import { ProjectParamsSchema } from './projects.schemas.ts';
+import { refusalRoutes } from './refusal.routes.ts';
 import { UNSUPPORTED_OPERATIONS } from './unsupported.ts';
-
-/** orgplane keeps no branch annotations; Neon's spec requires the field, so it is empty. */
-const emptyAnnotation = (branchId: string) => ({
-  object: { type: 'console/branch', id: branchId },
-  value: {},
-});
 
 export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenService }> = async (
   app,
@@ -64,14 +57,7 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   app.get(
     '/projects/:project_id/branches/count',
     {
-      schema: {
-        operationId: 'countProjectBranches',
-        tags: ['Branch'],
-        summary: "Count a project's branches",
-        params: ProjectParamsSchema,
-        querystring: BranchCountQuerySchema,
-        response: { 200: BranchCountResponseSchema, ...ErrorResponses },
-      },
+      schema: ReadRouteSchemas.countProjectBranches,
     },
     async (req) => ({
       count: await children.countBranches(principalOf(req), req.params.project_id, req.query.search),
@@ -81,13 +67,7 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   app.get(
     '/projects/:project_id/branches/:branch_id',
     {
-      schema: {
-        operationId: 'getProjectBranch',
-        tags: ['Branch'],
-        summary: 'Retrieve branch details',
-        params: BranchParamsSchema,
-        response: { 200: BranchResponseSchema, ...ErrorResponses },
-      },
+      schema: ReadRouteSchemas.getProjectBranch,
     },
     async (req) => {
       const p = await children.branch(principalOf(req), req.params.project_id, req.params.branch_id);
@@ -132,13 +112,7 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   app.get(
     '/projects/:project_id/branches/:branch_id/endpoints',
     {
-      schema: {
-        operationId: 'listProjectBranchEndpoints',
-        tags: ['Branch'],
-        summary: "List a branch's compute endpoints",
-        params: BranchParamsSchema,
-        response: { 200: EndpointsResponseSchema, ...ErrorResponses },
-      },
+      schema: ReadRouteSchemas.listProjectBranchEndpoints,
     },
     async (req) => ({
       endpoints: [
@@ -150,13 +124,7 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   app.get(
     '/projects/:project_id/branches/:branch_id/databases',
     {
-      schema: {
-        operationId: 'listProjectBranchDatabases',
-        tags: ['Branch'],
-        summary: "List a branch's databases",
-        params: BranchParamsSchema,
-        response: { 200: DatabasesResponseSchema, ...ErrorResponses },
-      },
+      schema: ReadRouteSchemas.listProjectBranchDatabases,
     },
     async (req) => ({
       databases: [
@@ -168,13 +136,7 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   app.get(
     '/projects/:project_id/branches/:branch_id/databases/:database_name',
     {
-      schema: {
-        operationId: 'getProjectBranchDatabase',
-        tags: ['Branch'],
-        summary: 'Retrieve database details',
-        params: DatabaseParamsSchema,
-        response: { 200: DatabaseResponseSchema, ...ErrorResponses },
-      },
+      schema: ReadRouteSchemas.getProjectBranchDatabase,
     },
     async (req) => {
       const { project_id, branch_id, database_name } = req.params;
@@ -189,13 +151,7 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   app.get(
     '/projects/:project_id/branches/:branch_id/roles',
     {
-      schema: {
-        operationId: 'listProjectBranchRoles',
-        tags: ['Branch'],
-        summary: "List a branch's Postgres roles (passwords are never listed)",
-        params: BranchParamsSchema,
-        response: { 200: RolesResponseSchema, ...ErrorResponses },
-      },
+      schema: ReadRouteSchemas.listProjectBranchRoles,
     },
     async (req) => ({
       roles: [
@@ -207,13 +163,7 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   app.get(
     '/projects/:project_id/branches/:branch_id/roles/:role_name',
     {
-      schema: {
-        operationId: 'getProjectBranchRole',
-        tags: ['Branch'],
-        summary: 'Retrieve role details',
-        params: RoleParamsSchema,
-        response: { 200: RoleResponseSchema, ...ErrorResponses },
-      },
+      schema: ReadRouteSchemas.getProjectBranchRole,
     },
     async (req) => {
       const { project_id, branch_id, role_name } = req.params;
@@ -259,24 +209,10 @@ export const childrenRoutes: FastifyPluginAsyncTypebox<{ children: ChildrenServi
   // Everything else Neon defines on branches and endpoints: a clear refusal, the same for every
   // caller (nothing is read or changed, so there is nothing to authorize). Neon's SDK sends
   // bodiless POSTs (…/start, …/reset_password) as an empty form body: accepted, as in projects.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') done(null, undefined);
-    else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json'), undefined);
-  });
-  for (const op of UNSUPPORTED_OPERATIONS) {
-    const message = `orgplane manages organizations, not compute: ${op.doing} is not supported (${op.operationId})`;
-    app.route({
-      method: op.method,
-      url: op.path.replace(/\{([a-z_]+)\}/g, ':$1'),
-      schema: {
-        operationId: op.operationId,
-        tags: ['Not supported'],
-        summary: `Not supported by orgplane: always 422 (${op.doing})`,
-        response: ErrorResponses,
-      },
-      handler: async () => {
-        throw new AppError('UNPROCESSABLE', message);
-      },
-    });
-  }
+  acceptEmptyFormBody(app);
+  refusalRoutes(
+    app,
+    UNSUPPORTED_OPERATIONS,
+    (op) => `orgplane manages organizations, not compute: ${op.doing} is not supported (${op.operationId})`,
+  );
 };

@@ -1,8 +1,8 @@
 // Shapes of a project's read-only children from Neon's spec: branches (with annotations and
 // cursor pagination), endpoints, databases, roles, role passwords and connection URIs.
 import { Type, type Static } from 'typebox';
-import { NeonIdSchema, TimestampSchema } from '../http/common-schemas.ts';
-import { BranchSchema, EndpointSchema } from './projects.schemas.ts';
+import { ErrorResponses, NeonIdSchema, TimestampSchema } from '../http/common-schemas.ts';
+import { BranchSchema, DatabaseSchema, EndpointSchema, ProjectParamsSchema } from './projects.schemas.ts';
 
 export const BranchParamsSchema = Type.Object({ project_id: NeonIdSchema, branch_id: NeonIdSchema });
 export const EndpointParamsSchema = Type.Object({ project_id: NeonIdSchema, endpoint_id: NeonIdSchema });
@@ -55,14 +55,6 @@ export const BranchCountResponseSchema = Type.Object({ count: Type.Integer() });
 export const EndpointsResponseSchema = Type.Object({ endpoints: Type.Array(EndpointSchema) });
 export const EndpointResponseSchema = Type.Object({ endpoint: EndpointSchema });
 
-export const DatabaseSchema = Type.Object({
-  id: Type.Integer(),
-  branch_id: NeonIdSchema,
-  name: Type.String(),
-  owner_name: Type.String(),
-  created_at: TimestampSchema,
-  updated_at: TimestampSchema,
-});
 export const DatabasesResponseSchema = Type.Object({ databases: Type.Array(DatabaseSchema) });
 export const DatabaseResponseSchema = Type.Object({ database: DatabaseSchema });
 
@@ -85,3 +77,57 @@ export const ConnectionUriQuerySchema = Type.Object({
   pooled: Type.Optional(Type.Boolean()),
 });
 export const ConnectionUriResponseSchema = Type.Object({ uri: Type.String() });
+
+/** The read routes served alike with compute on (branches.routes) and off (children.routes). */
+export const ReadRouteSchemas = {
+  countProjectBranches: {
+    operationId: 'countProjectBranches',
+    tags: ['Branch'],
+    summary: "Count a project's branches",
+    params: ProjectParamsSchema,
+    querystring: BranchCountQuerySchema,
+    response: { 200: BranchCountResponseSchema, ...ErrorResponses },
+  },
+  getProjectBranch: {
+    operationId: 'getProjectBranch',
+    tags: ['Branch'],
+    summary: 'Retrieve branch details',
+    params: BranchParamsSchema,
+    response: { 200: BranchResponseSchema, ...ErrorResponses },
+  },
+  listProjectBranchEndpoints: {
+    operationId: 'listProjectBranchEndpoints',
+    tags: ['Branch'],
+    summary: "List a branch's compute endpoints",
+    params: BranchParamsSchema,
+    response: { 200: EndpointsResponseSchema, ...ErrorResponses },
+  },
+  listProjectBranchDatabases: {
+    operationId: 'listProjectBranchDatabases',
+    tags: ['Branch'],
+    summary: "List a branch's databases",
+    params: BranchParamsSchema,
+    response: { 200: DatabasesResponseSchema, ...ErrorResponses },
+  },
+  getProjectBranchDatabase: {
+    operationId: 'getProjectBranchDatabase',
+    tags: ['Branch'],
+    summary: 'Retrieve database details',
+    params: DatabaseParamsSchema,
+    response: { 200: DatabaseResponseSchema, ...ErrorResponses },
+  },
+  listProjectBranchRoles: {
+    operationId: 'listProjectBranchRoles',
+    tags: ['Branch'],
+    summary: "List a branch's Postgres roles (passwords are never listed)",
+    params: BranchParamsSchema,
+    response: { 200: RolesResponseSchema, ...ErrorResponses },
+  },
+  getProjectBranchRole: {
+    operationId: 'getProjectBranchRole',
+    tags: ['Branch'],
+    summary: 'Retrieve role details',
+    params: RoleParamsSchema,
+    response: { 200: RoleResponseSchema, ...ErrorResponses },
+  },
+};

@@ -6,11 +6,11 @@ import type { Db } from '../db/connect.ts';
 import type { ProjectRow } from '../db/schema.ts';
 import { AppError, badRequest, notFound } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
-import { authorize, type Action } from '../policy/index.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import type { Action } from '../policy/index.ts';
+import type { SubjectSource } from '../policy/subjects.ts';
 import { connectionUri } from './connection.ts';
-import { findProject } from './projects.repository.ts';
-import { projectSubject } from './projects.service.ts';
+import { SecretBox } from '../domain/secret-box.ts';
+import { liveProject } from './live-project.ts';
 
 export interface BranchListQuery {
   search?: string | undefined;
@@ -36,7 +36,8 @@ function matches(p: ProjectRow, search: string | undefined): boolean {
 export class ChildrenService {
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
+    private readonly secrets: SecretBox,
   ) {}
 
   /** The project, if the caller may act on it; 404 for missing, deleted and invisible ones. */
@@ -45,12 +46,7 @@ export class ChildrenService {
     projectId: string,
     action: Action = 'branch:read',
   ): Promise<ProjectRow> {
-    const p = await findProject(this.db.kysely, projectId);
-    if (!p) throw notFound('project');
-    // Decide before revealing anything about the project's state.
-    authorize(action, await projectSubject(this.access, principal, p));
-    if (p.deleted_at !== null) throw notFound('project');
-    return p;
+    return liveProject(this.db.kysely, this.access, principal, projectId, action);
   }
 
   /** The project and its branch; 404 "branch not found" for any other branch id. */
@@ -125,7 +121,7 @@ export class ChildrenService {
   ): Promise<string> {
     const p = await this.branch(principal, projectId, branchId, 'project:connection_read');
     if (roleName !== p.role_name) throw notFound('role');
-    return storedPassword(p);
+    return storedPassword(p, this.secrets);
   }
 
   /** GET /projects/{id}/connection_uri: the create response's URI (with -pooler when pooled). */
@@ -145,12 +141,15 @@ export class ChildrenService {
     if (q.endpoint_id !== undefined && q.endpoint_id !== p.endpoint_id) throw notFound('endpoint');
     if (q.database_name !== p.database_name) throw notFound('database');
     if (q.role_name !== p.role_name) throw notFound('role');
-    return connectionUri(p, storedPassword(p), q.pooled === true);
+    return connectionUri(p, storedPassword(p, this.secrets), q.pooled === true);
   }
 }
 
-function storedPassword(p: ProjectRow): string {
-  if (p.role_password !== null) return p.role_password;
+function storedPassword(p: ProjectRow, secrets: SecretBox): string {
+  // Sealed with the server key; a value stored before sealing is sealed at the next start.
+  if (p.role_password !== null) {
+    return SecretBox.isSealed(p.role_password) ? secrets.open(p.role_password) : p.role_password;
+  }
   throw new AppError(
     'PRECONDITION_FAILED',
     p.store_passwords === 1

@@ -2,6 +2,7 @@
 // reveal_password and GET /projects/{id}/connection_uri, so all three always agree.
 import { createHash } from 'node:crypto';
 import type { ProjectRow } from '../db/schema.ts';
+import { neonConnectionUri } from '../domain/connection-uri.ts';
 import { endpointHost, poolerHost } from './regions.ts';
 
 /** The default database's id: derived from the project id, so it never needs storing. */
@@ -15,7 +16,5 @@ type ConnectionProject = Pick<ProjectRow, 'endpoint_id' | 'region_id' | 'role_na
 /** Neon's URI shape: `postgresql://role:password@host/db?sslmode=require&channel_binding=require`. */
 export function connectionUri(p: ConnectionProject, password: string, pooled = false): string {
   const host = pooled ? poolerHost(p.endpoint_id, p.region_id) : endpointHost(p.endpoint_id, p.region_id);
-  const role = encodeURIComponent(p.role_name);
-  const db = encodeURIComponent(p.database_name);
-  return `postgresql://${role}:${encodeURIComponent(password)}@${host}/${db}?sslmode=require&channel_binding=require`;
+  return neonConnectionUri(host, p.role_name, password, p.database_name);
 }

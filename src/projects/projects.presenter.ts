@@ -2,12 +2,11 @@
 import type { ProjectOperationRow, ProjectRow } from '../db/schema.ts';
 import type { ProjectListRow } from './projects.repository.ts';
 import { toWireTime } from '../domain/time.ts';
+import { RECOVERY_WINDOW_MS, type ApplicationType } from '../domain/projects.ts';
 import { databaseIdOf } from './connection.ts';
 import { endpointHost, platformOf, proxyHostOf } from './regions.ts';
-import type { ApplicationType, DefaultEndpointSettings, ProjectSettings } from './projects.schemas.ts';
+import type { DefaultEndpointSettings, ProjectSettings } from './projects.schemas.ts';
 
-/** Deleted projects stay recoverable this long (Neon: 7 days). */
-export const RECOVERY_WINDOW_MS = 7 * 24 * 3600_000;
 /** Neon's free-tier branch size limit, reported as-is: orgplane stores no data. */
 const BRANCH_LIMIT_MIB = 3072;
 
@@ -122,7 +121,8 @@ export function presentOperation(o: ProjectOperationRow) {
     ...(o.endpoint_id ? { endpoint_id: o.endpoint_id } : {}),
     action: o.action,
     status: o.status,
-    failures_count: 0,
+    ...(o.error ? { error: o.error } : {}),
+    failures_count: o.failures_count ?? 0,
     created_at: toWireTime(o.created_at),
     updated_at: toWireTime(o.updated_at),
     total_duration_ms: Math.max(0, Date.parse(o.updated_at) - Date.parse(o.created_at)),
@@ -196,3 +196,9 @@ export function presentRole(p: ProjectRow) {
   const at = toWireTime(p.created_at);
   return { branch_id: p.branch_id, name: p.role_name, protected: false, created_at: at, updated_at: at };
 }
+
+/** orgplane keeps no branch annotations; Neon's spec requires the field, so it is empty. */
+export const emptyAnnotation = (branchId: string) => ({
+  object: { type: 'console/branch', id: branchId },
+  value: {},
+});

@@ -1,7 +1,8 @@
-// SQL for projects and their operations. Executor first: the caller owns the transaction.
+// SQL for projects (their operations: operations.repository.ts). Executor first: the caller owns
+// the transaction.
 import { sql, type Kysely } from 'kysely';
 import { preparedQuery } from '../db/prepared.ts';
-import type { Database, NewProject, ProjectOperationRow, ProjectRow } from '../db/schema.ts';
+import type { Database, NewProject, ProjectRow } from '../db/schema.ts';
 
 export function findProject(db: Kysely<Database>, id: string): Promise<ProjectRow | undefined> {
   return db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
@@ -11,21 +12,93 @@ export async function insertProject(db: Kysely<Database>, row: NewProject): Prom
   return db.insertInto('projects').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
-export async function insertOperations(db: Kysely<Database>, ops: ProjectOperationRow[]): Promise<void> {
-  if (ops.length > 0) await db.insertInto('project_operations').values(ops).execute();
+/** Deletes a project and its operations outright (a create whose compute failed: nothing was made). */
+export async function deleteProjectRecords(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom('project_operations').where('project_id', '=', id).execute();
+  await db.deleteFrom('projects').where('id', '=', id).execute();
 }
 
-export function findOperation(
+export async function updateProject(
   db: Kysely<Database>,
-  projectId: string,
-  operationId: string,
-): Promise<ProjectOperationRow | undefined> {
+  id: string,
+  changes: Partial<ProjectRow>,
+): Promise<void> {
+  await db.updateTable('projects').set(changes).where('id', '=', id).execute();
+}
+
+/** Soft delete; a project already deleted keeps its first deletion time. */
+export async function markProjectDeleted(db: Kysely<Database>, id: string, at: string): Promise<void> {
+  await db
+    .updateTable('projects')
+    .set({ deleted_at: at, updated_at: at })
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .execute();
+}
+
+export async function markProjectRecovered(db: Kysely<Database>, id: string, at: string): Promise<void> {
+  await db.updateTable('projects').set({ deleted_at: null, updated_at: at }).where('id', '=', id).execute();
+}
+
+/** The default branch is ready once the engine has made it (a project created with compute). */
+export async function markBranchReady(db: Kysely<Database>, branchId: string, at: string): Promise<void> {
+  await db
+    .updateTable('branches')
+    .set({ state: 'ready', updated_at: at })
+    .where('id', '=', branchId)
+    .execute();
+}
+
+/**
+ * A list cursor's project, among those of the organization (and only that project, for a
+ * project-scoped key): any other id answers like a missing one.
+ */
+export function findCursorProject(
+  db: Kysely<Database>,
+  orgId: string,
+  cursor: string,
+  onlyProjectId: string | undefined,
+): Promise<{ id: string; created_at: string } | undefined> {
+  let c = db
+    .selectFrom('projects')
+    .select(['id', 'created_at'])
+    .where('id', '=', cursor)
+    .where('org_id', '=', orgId);
+  if (onlyProjectId !== undefined) c = c.where('id', '=', onlyProjectId);
+  return c.executeTakeFirst();
+}
+
+/** The rows a transfer checks and moves. */
+export function findProjectsForTransfer(
+  db: Kysely<Database>,
+  ids: string[],
+): Promise<Array<Pick<ProjectRow, 'id' | 'org_id' | 'owner_id' | 'deleted_at' | 'integrations'>>> {
   return db
-    .selectFrom('project_operations')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .where('id', '=', operationId)
+    .selectFrom('projects')
+    .select(['id', 'org_id', 'owner_id', 'deleted_at', 'integrations'])
+    .where('id', 'in', ids)
+    .execute();
+}
+
+/**
+ * Compare-and-set move of live projects from the source (null: a personal account) to the
+ * destination. Answers how many moved: fewer than asked means another change won.
+ */
+export async function moveProjects(
+  db: Kysely<Database>,
+  ids: string[],
+  sourceOrgId: string | null,
+  destId: string,
+  at: string,
+): Promise<number> {
+  const moved = await db
+    .updateTable('projects')
+    .set({ org_id: destId, updated_at: at })
+    .where('id', 'in', ids)
+    .where((eb) => (sourceOrgId === null ? eb('org_id', 'is', null) : eb('org_id', '=', sourceOrgId)))
+    .where('deleted_at', 'is', null)
     .executeTakeFirst();
+  return Number(moved.numUpdatedRows);
 }
 
 /** Live (not deleted) projects of an organization: what plan limits count. */
@@ -180,4 +253,59 @@ export async function setIntegrations(db: Kysely<Database>, id: string, json: st
     .where('id', '=', id)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * A transfer ends the project grants that the source organization's principals made: its keys
+ * (granted_by null: an organization or project key granted it) and its members at the time of
+ * the move. Here rather than in the sharing repository: transfers own this write, and sharing
+ * already reads projects (no import loop). Returns the ended grants' ids.
+ */
+export async function endGrantsOfSourceOrg(
+  db: Kysely<Database>,
+  projectIds: string[],
+  sourceOrgId: string,
+  at: string,
+): Promise<string[]> {
+  if (projectIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('project_permissions')
+    .select('id')
+    .where('project_id', 'in', projectIds)
+    .where('revoked_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('granted_by', 'is', null),
+        eb('granted_by', 'in', eb.selectFrom('members').select('user_id').where('org_id', '=', sourceOrgId)),
+      ]),
+    )
+    .orderBy('id')
+    .execute();
+  const ids = rows.map((r) => r.id);
+  if (ids.length > 0) {
+    await db
+      .updateTable('project_permissions')
+      .set({ revoked_at: at, signup_token_hash: null })
+      .where('id', 'in', ids)
+      .execute();
+  }
+  return ids;
+}
+
+/** Which of these projects the user holds a live grant on (a grant: sharing/, read here for listings). */
+export async function liveGrantProjectIds(
+  db: Kysely<Database>,
+  userId: string,
+  projectIds: string[],
+): Promise<Set<string>> {
+  if (projectIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('project_permissions as pp')
+    .innerJoin('users as u', 'u.email_lower', 'pp.email_lower')
+    .select('pp.project_id')
+    .where('u.id', '=', userId)
+    .where('pp.project_id', 'in', projectIds)
+    .where('pp.revoked_at', 'is', null)
+    .execute();
+  return new Set(rows.map((r) => r.project_id));
 }

@@ -1,10 +1,10 @@
 // /projects: list, create, read, update, delete, recover; operations; transfers between organizations.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AppError } from '../domain/errors.ts';
-import { auditOf } from '../http/audit.ts';
+import { auditOf } from '../audit/audit.hook.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses } from '../http/common-schemas.ts';
-import type { ProjectsService } from './projects.service.ts';
+import { acceptEmptyFormBody } from '../http/form-body.ts';
+import type { DefaultChildren, ProjectsService } from './projects.service.ts';
 import type { TransfersService } from './transfers.service.ts';
 import type { ProjectRow } from '../db/schema.ts';
 import {
@@ -19,6 +19,7 @@ import {
 } from './projects.presenter.ts';
 import {
   CreatedProjectSchema,
+  type CreatedProject,
   LimitsUnsatisfiedSchema,
   OperationParamsSchema,
   OperationResponseSchema,
@@ -39,6 +40,16 @@ import {
 import { connectionUri } from './connection.ts';
 import { endpointHost, poolerHost } from './regions.ts';
 import type { TransferReport } from './transfers.service.ts';
+
+/**
+ * Compute on: the create response's connection URI, role, database, branch and endpoint come from
+ * the default branch's records and its real endpoint (src/branches/; src/routes.ts wires it in).
+ */
+export type PresentComputeDefaults = (
+  project: ProjectRow,
+  children: DefaultChildren,
+  password: string,
+) => Pick<CreatedProject, 'connection_uris' | 'roles' | 'databases' | 'branch' | 'endpoints'>;
 
 function integrationMaps(projects: Pick<ProjectRow, 'id' | 'integrations'>[]) {
   const map: Record<string, string[]> = {};
@@ -68,13 +79,10 @@ function transferReply(report: TransferReport, dryRun: boolean) {
 export const projectsRoutes: FastifyPluginAsyncTypebox<{
   projects: ProjectsService;
   transfers: TransfersService;
-}> = async (app, { projects, transfers }) => {
-  // Neon's SDK (axios) sends bodiless POSTs (…/recover) as application/x-www-form-urlencoded with
-  // no content: accept exactly that; any form content is still refused.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') done(null, undefined);
-    else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json'), undefined);
-  });
+  /** Compute on: the create response shows the default branch's real endpoint and URI. */
+  computeDefaults?: PresentComputeDefaults | undefined;
+}> = async (app, { projects, transfers, computeDefaults }) => {
+  acceptEmptyFormBody(app);
 
   app.get(
     '/projects',
@@ -101,6 +109,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/projects',
     {
+      config: { audit: 'project.created' },
       schema: {
         operationId: 'createProject',
         tags: ['Project'],
@@ -112,6 +121,18 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
     async (req, reply) => {
       const r = await projects.create(principalOf(req), req.body.project, auditOf(req));
       const p = r.project;
+      if (computeDefaults) {
+        const c = computeDefaults(p, r.children, r.password);
+        return reply.code(201).send({
+          project: presentProject({ ...p, permission: r.permission }),
+          connection_uris: c.connection_uris,
+          roles: c.roles,
+          databases: c.databases,
+          operations: r.operations.map(presentOperation),
+          branch: c.branch,
+          endpoints: c.endpoints,
+        });
+      }
       return reply.code(201).send({
         project: presentProject({ ...p, permission: r.permission }),
         connection_uris: [
@@ -155,6 +176,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
   app.patch(
     '/projects/:project_id',
     {
+      config: { audit: 'project.updated' },
       schema: {
         operationId: 'updateProject',
         tags: ['Project'],
@@ -175,6 +197,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
   app.delete(
     '/projects/:project_id',
     {
+      config: { audit: 'project.deleted' },
       schema: {
         operationId: 'deleteProject',
         tags: ['Project'],
@@ -191,6 +214,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/projects/:project_id/recover',
     {
+      config: { audit: 'project.recovered' },
       schema: {
         operationId: 'recoverProject',
         tags: ['Project'],
@@ -226,6 +250,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/organizations/:source_org_id/projects/transfer',
     {
+      config: { audit: 'project.transferred' },
       schema: {
         operationId: 'transferProjectsFromOrgToOrg',
         tags: ['Organizations'],
@@ -252,6 +277,7 @@ export const projectsRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/users/me/projects/transfer',
     {
+      config: { audit: 'project.transferred' },
       schema: {
         operationId: 'transferProjectsFromUserToOrg',
         tags: ['Users'],

@@ -1,9 +1,8 @@
 // Project shapes from Neon's spec (Project, ProjectListItem, CreatedProject, Operation, transfer bodies).
 import { Type, type Static } from 'typebox';
 import { NeonIdSchema, TimestampSchema, UuidSchema } from '../http/common-schemas.ts';
+import type { ApplicationType } from '../domain/projects.ts';
 
-export const APPLICATION_TYPES = ['vercel', 'github', 'datadog', 'opentelemetry'] as const;
-export type ApplicationType = (typeof APPLICATION_TYPES)[number];
 /** Neon refuses to transfer projects with these installed. */
 export const BLOCKING_INTEGRATIONS: readonly ApplicationType[] = ['github', 'vercel'];
 
@@ -203,6 +202,7 @@ export const OperationSchema = Type.Object(
     endpoint_id: Type.Optional(NeonIdSchema),
     action: Type.String(),
     status: Type.String(),
+    error: Type.Optional(Type.String()),
     failures_count: Type.Integer(),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
@@ -214,8 +214,10 @@ export const OperationSchema = Type.Object(
 export const BranchSchema = Type.Object({
   id: NeonIdSchema,
   project_id: NeonIdSchema,
+  parent_id: Type.Optional(NeonIdSchema),
   name: Type.String(),
   current_state: Type.String(),
+  pending_state: Type.Optional(Type.String()),
   state_changed_at: TimestampSchema,
   creation_source: Type.String(),
   primary: Type.Boolean(),
@@ -228,11 +230,16 @@ export const BranchSchema = Type.Object({
   data_transfer_bytes: Type.Integer(),
   created_at: TimestampSchema,
   updated_at: TimestampSchema,
+  ttl_interval_seconds: Type.Optional(Type.Integer()),
+  expires_at: Type.Optional(TimestampSchema),
+  last_reset_at: Type.Optional(TimestampSchema),
+  init_source: Type.Optional(Type.String()),
 });
 
 export const EndpointSchema = Type.Object({
   host: Type.String(),
   id: NeonIdSchema,
+  name: Type.Optional(Type.String()),
   project_id: NeonIdSchema,
   branch_id: NeonIdSchema,
   autoscaling_limit_min_cu: Type.Number(),
@@ -253,44 +260,46 @@ export const EndpointSchema = Type.Object({
   provisioner: Type.String(),
 });
 
+export const DatabaseSchema = Type.Object({
+  id: Type.Integer(),
+  branch_id: NeonIdSchema,
+  name: Type.String(),
+  owner_name: Type.String(),
+  created_at: TimestampSchema,
+  updated_at: TimestampSchema,
+});
+
+/** A role as the responses that make or reset a password show it (with that password). */
+export const RoleWithPasswordSchema = Type.Object({
+  branch_id: NeonIdSchema,
+  name: Type.String(),
+  password: Type.Optional(Type.String()),
+  protected: Type.Boolean(),
+  created_at: TimestampSchema,
+  updated_at: TimestampSchema,
+});
+
+export const ConnectionDetailsSchema = Type.Object({
+  connection_uri: Type.String(),
+  connection_parameters: Type.Object({
+    database: Type.String(),
+    password: Type.String(),
+    role: Type.String(),
+    host: Type.String(),
+    pooler_host: Type.String(),
+  }),
+});
+
 export const CreatedProjectSchema = Type.Object({
   project: Type.Ref('Project'),
-  connection_uris: Type.Array(
-    Type.Object({
-      connection_uri: Type.String(),
-      connection_parameters: Type.Object({
-        database: Type.String(),
-        password: Type.String(),
-        role: Type.String(),
-        host: Type.String(),
-        pooler_host: Type.String(),
-      }),
-    }),
-  ),
-  roles: Type.Array(
-    Type.Object({
-      branch_id: NeonIdSchema,
-      name: Type.String(),
-      password: Type.Optional(Type.String()),
-      protected: Type.Boolean(),
-      created_at: TimestampSchema,
-      updated_at: TimestampSchema,
-    }),
-  ),
-  databases: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      branch_id: NeonIdSchema,
-      name: Type.String(),
-      owner_name: Type.String(),
-      created_at: TimestampSchema,
-      updated_at: TimestampSchema,
-    }),
-  ),
+  connection_uris: Type.Array(ConnectionDetailsSchema),
+  roles: Type.Array(RoleWithPasswordSchema),
+  databases: Type.Array(DatabaseSchema),
   operations: Type.Array(Type.Ref('Operation')),
   branch: BranchSchema,
   endpoints: Type.Array(EndpointSchema),
 });
+export type CreatedProject = Static<typeof CreatedProjectSchema>;
 
 export const ProjectResponseSchema = Type.Object({ project: Type.Ref('Project') });
 export const ProjectUpdateResponseSchema = Type.Object({

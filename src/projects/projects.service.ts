@@ -2,15 +2,26 @@
 // No Fastify here. Who may act is decided by the policy; this module computes the Subject.
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { Config, Plan } from '../config.ts';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import { withTransaction } from '../db/connect.ts';
-import type { Database, ProjectOperationRow, ProjectRow } from '../db/schema.ts';
+import type {
+  BranchDatabaseRow,
+  BranchRoleRow,
+  BranchRow,
+  Database,
+  EndpointRow,
+  ProjectOperationRow,
+  ProjectRow,
+} from '../db/schema.ts';
 import { AppError, badRequest, MESSAGES, notFound } from '../domain/errors.ts';
 import { newBranchId, newEndpointId, newProjectId, newUuid } from '../domain/ids.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
-import { lockOrganization } from '../organizations/organizations.repository.ts';
+import { findOrganization, lockOrganization } from '../db/organizations.repository.ts';
+import { findKeyCreator } from '../api-keys/api-keys.repository.ts';
+import { findRole } from '../auth/auth.repository.ts';
+import { findUserById } from '../users/users.repository.ts';
 import {
   authorize,
   projectPermissionLevel,
@@ -18,22 +29,25 @@ import {
   type ProjectPermissionLevel,
   type Subject,
 } from '../policy/index.ts';
-import { liveGrantProjectIds } from '../sharing/sharing.repository.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
-import { RECOVERY_WINDOW_MS, endpointSettingsOf, integrationsOf, settingsOf } from './projects.presenter.ts';
+import { type SubjectSource, projectSubject } from '../policy/subjects.ts';
+import { endpointSettingsOf, integrationsOf, settingsOf } from './projects.presenter.ts';
 import {
   countLiveProjects,
-  findOperation,
+  deleteProjectRecords,
+  findCursorProject,
   findProject,
-  insertOperations,
   insertProject,
   listProjectsPage,
+  liveGrantProjectIds,
+  markBranchReady,
+  markProjectDeleted,
+  markProjectRecovered,
   setIntegrations,
+  updateProject,
   type ProjectListRow,
 } from './projects.repository.ts';
+import { findOperation, insertOperations, settleOperations } from './operations.repository.ts';
 import {
-  APPLICATION_TYPES,
-  type ApplicationType,
   type DefaultEndpointSettings,
   type ProjectCreate,
   type ProjectListQuery,
@@ -41,7 +55,50 @@ import {
 } from './projects.schemas.ts';
 import { DEFAULT_REGION, isRegion, REGIONS } from './regions.ts';
 import { AuditContext } from '../audit/audit.ts';
+import type { SecretBox } from '../domain/secret-box.ts';
+
+/** The records of a new project's default branch, endpoint, role and database. */
+export interface DefaultChildren {
+  branch: BranchRow;
+  endpoint: EndpointRow;
+  role: BranchRoleRow;
+  database: BranchDatabaseRow;
+}
+
+/**
+ * What project creation needs of its default branch's records, in the project's transaction and in
+ * both compute modes (src/branches/defaults.ts implements it; the composition root wires it in, so
+ * projects/ does not import the branches above it).
+ */
+export interface DefaultChildrenRecords {
+  /** Writes them; with compute on the branch starts in 'init' and the endpoint has a port. */
+  record(
+    trx: Kysely<Database>,
+    project: ProjectRow,
+    sealedPassword: string | null,
+    port: number | null,
+    computing: boolean,
+  ): Promise<DefaultChildren>;
+  /** Deletes a branch's records (a create whose compute failed). */
+  forgetBranch(trx: Kysely<Database>, branchId: string): Promise<void>;
+}
+
+/**
+ * What project creation, deletion and recovery need from the compute side (BranchesService
+ * implements it; absent when compute is off).
+ */
+export interface ProjectCompute {
+  allocatePort(): Promise<number>;
+  /** Makes the default branch's data, role, database and endpoint listener. */
+  provisionDefaults(children: DefaultChildren): Promise<void>;
+  unprovision(branchIds: string[], endpointIds: string[]): Promise<void>;
+  /** Closes (deleted) or reopens (recovered) the project's endpoints; data stays. */
+  projectDeleted(projectId: string): Promise<void>;
+  projectRecovered(projectId: string): Promise<void>;
+}
 import { appendAuditEvent } from '../audit/audit.repository.ts';
+import { RECOVERY_WINDOW_MS, APPLICATION_TYPES, type ApplicationType } from '../domain/projects.ts';
+import { planLimit } from '../domain/plans.ts';
 
 /** One message for every cursor the caller cannot use: missing, malformed or another tenant's. */
 export const INVALID_CURSOR = 'cursor is not valid: pass pagination.cursor from the previous page';
@@ -71,31 +128,8 @@ export interface CreatedProjectResult {
   password: string;
   /** The creator's effective_project_permission (users creating organization projects). */
   permission?: ProjectPermissionLevel | undefined;
-}
-
-/**
- * The caller relative to a project. Organization projects use the organization's subject; a
- * personal project (org_id null) exists only for its owner, who has admin rights over it.
- */
-export async function projectSubject(
-  access: Authenticator,
-  principal: Principal,
-  p: Pick<ProjectRow, 'id' | 'org_id' | 'owner_id'>,
-  trx?: Transaction<Database>,
-): Promise<Subject> {
-  if (p.org_id !== null) return access.subjectFor(principal, p.org_id, p.id, trx);
-  if (principal.kind === 'user') {
-    if (principal.userId === p.owner_id) return { kind: 'user', role: 'admin' };
-    // Someone else's personal project: reachable only when its owner shared it with this user.
-    return { kind: 'user', role: null, shared: await access.sharedWith(principal, p.id, trx) };
-  }
-  return principal.kind === 'org_key'
-    ? { kind: 'org_key', sameOrg: false }
-    : { kind: 'project_key', sameOrg: false, sameProject: false };
-}
-
-export function planLimit(config: Config, plan: string): number {
-  return config.projectLimits[plan as Plan] ?? config.projectLimits.free;
+  /** The default branch's records (the response presents them when compute is on). */
+  children: DefaultChildren;
 }
 
 function mergeEndpointSettings(
@@ -116,8 +150,11 @@ function mergeEndpointSettings(
 export class ProjectsService {
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
     private readonly config: Config,
+    private readonly secrets: SecretBox,
+    private readonly defaults: DefaultChildrenRecords,
+    private readonly compute?: ProjectCompute,
   ) {}
 
   /** A project the caller may act on; 404 for missing, deleted (unless allowed) and invisible ones. */
@@ -162,13 +199,12 @@ export class ProjectsService {
     if (q.cursor !== undefined) {
       // Resolved only among the projects this caller may list: another organization's project id
       // answers exactly like a missing one (no existence or creation-order oracle).
-      let c = k
-        .selectFrom('projects')
-        .select(['id', 'created_at'])
-        .where('id', '=', q.cursor)
-        .where('org_id', '=', orgId);
-      if (principal.kind === 'project_key') c = c.where('id', '=', principal.projectId);
-      const found = await c.executeTakeFirst();
+      const found = await findCursorProject(
+        k,
+        orgId,
+        q.cursor,
+        principal.kind === 'project_key' ? principal.projectId : undefined,
+      );
       if (!found) throw badRequest(INVALID_CURSOR);
       after = found;
     }
@@ -211,12 +247,7 @@ export class ProjectsService {
     if (principal.kind === 'user') ownerId = principal.userId;
     else {
       // An organization key is not a user: the project belongs to whoever created the key.
-      const key = await k
-        .selectFrom('api_keys')
-        .select('created_by')
-        .where('id', '=', principal.keyId)
-        .executeTakeFirstOrThrow();
-      ownerId = key.created_by;
+      ownerId = await findKeyCreator(k, principal.keyId);
     }
     const created = await this.createRecord(orgId, ownerId, input, ctx);
     return { ...created, permission: levelFor(principal, created.project, subject) };
@@ -251,14 +282,22 @@ export class ProjectsService {
     const storePasswords = input.store_passwords !== false;
     const password = `npg_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
     const databaseName = input.branch?.database_name ?? 'neondb';
-    return withTransaction(this.db, async (trx) => {
+    const sealed = storePasswords ? this.secrets.seal(password) : null;
+    const compute = this.compute;
+    const port = compute ? await compute.allocatePort() : null;
+    const created = await withTransaction(this.db, async (trx) => {
       if (orgId !== null) {
         if (!(await lockOrganization(trx, orgId))) throw notFound('organization');
-        const org = await trx
-          .selectFrom('organizations')
-          .select('plan')
-          .where('id', '=', orgId)
-          .executeTakeFirstOrThrow();
+        // A project's owner is someone who can see it: an outsider would own a project they
+        // cannot reach (an organization key whose creator has left the organization, the CLI).
+        if ((await findRole(trx, orgId, ownerId)) === null) {
+          const owner = await findUserById(trx, ownerId);
+          throw badRequest(
+            `user ${owner?.email ?? ownerId} is not a member of organization ${orgId}; a project's owner must be a member of its organization`,
+          );
+        }
+        const org = await findOrganization(trx, orgId);
+        if (!org) throw notFound('organization');
         const limit = planLimit(this.config, org.plan);
         const count = await countLiveProjects(trx, orgId);
         if (count + 1 > limit) {
@@ -288,12 +327,15 @@ export class ProjectsService {
         database_name: databaseName,
         role_name: input.branch?.role_name ?? `${databaseName}_owner`,
         integrations: '[]',
-        role_password: storePasswords ? password : null,
+        // Sealed with the server key (src/domain/secret-box.ts), never plain.
+        role_password: sealed,
         created_at: now,
         updated_at: now,
         deleted_at: null,
       });
-      // orgplane provisions nothing, so the operations a client polls for are already finished.
+      const children = await this.defaults.record(trx, project, sealed, port, compute !== undefined);
+      // Without compute nothing is provisioned, so the operations are already finished; with it
+      // they run until the engine has made the branch (below, after this transaction).
       const operations: ProjectOperationRow[] = [
         { action: 'create_timeline', endpoint_id: null },
         { action: 'start_compute', endpoint_id: project.endpoint_id },
@@ -303,9 +345,13 @@ export class ProjectsService {
         branch_id: project.branch_id,
         endpoint_id: o.endpoint_id,
         action: o.action,
-        status: 'finished',
+        status: compute ? 'running' : 'finished',
         created_at: now,
         updated_at: now,
+        error: null,
+        failures_count: 0,
+        kind: compute ? 'create_project' : null,
+        detail: compute ? JSON.stringify({ branch_id: project.branch_id }) : null,
       }));
       await insertOperations(trx, operations);
       await appendAuditEvent(
@@ -324,12 +370,38 @@ export class ProjectsService {
           },
         }),
       );
-      return {
-        project,
-        operations,
-        password,
-      };
+      return { project, operations, password, children };
     });
+    if (!compute) return created;
+    const ids = created.operations.map((o) => o.id);
+    try {
+      await compute.provisionDefaults(created.children);
+    } catch (err) {
+      // All or nothing: the project and its records go; the refusal says why.
+      await compute.unprovision([created.project.branch_id], [created.project.endpoint_id]);
+      await withTransaction(this.db, async (trx) => {
+        await this.defaults.forgetBranch(trx, created.project.branch_id);
+        await deleteProjectRecords(trx, created.project.id);
+      });
+      if (err instanceof AppError) throw err;
+      throw new AppError(
+        'UNAVAILABLE',
+        `creating the project's compute failed: ${err instanceof Error ? err.message : String(err)}; nothing was created`,
+      );
+    }
+    const done = nowIso();
+    await withTransaction(this.db, async (trx) => {
+      await markBranchReady(trx, created.project.branch_id, done);
+      await settleOperations(trx, ids, 'finished', done);
+    });
+    return {
+      ...created,
+      children: {
+        ...created.children,
+        branch: { ...created.children.branch, state: 'ready', updated_at: done },
+      },
+      operations: created.operations.map((o) => ({ ...o, status: 'finished', updated_at: done })),
+    };
   }
 
   async get(principal: Principal, projectId: string): Promise<ProjectView> {
@@ -358,7 +430,7 @@ export class ProjectsService {
           mergeEndpointSettings(endpointSettingsOf(p), patch.default_endpoint_settings),
         );
       }
-      await trx.updateTable('projects').set(changes).where('id', '=', p.id).execute();
+      await updateProject(trx, p.id, changes);
       await appendAuditEvent(
         trx,
         ctx.event({
@@ -389,15 +461,14 @@ export class ProjectsService {
         return p;
       }
       const now = nowIso();
-      await k
-        .updateTable('projects')
-        .set({ deleted_at: now, updated_at: now })
-        .where('id', '=', p.id)
-        .where('deleted_at', 'is', null)
-        .execute();
+      await markProjectDeleted(k, p.id, now);
       await appendAuditEvent(k, event);
       const row = (await findProject(k, p.id)) ?? { ...p, deleted_at: now, updated_at: now };
       return { ...row, permission: p.permission };
+    }).then(async (r) => {
+      // Its connection strings stop working; its data stays for the recovery window.
+      await this.compute?.projectDeleted(r.id);
+      return r;
     });
   }
 
@@ -416,11 +487,8 @@ export class ProjectsService {
         );
       }
       if (p.org_id !== null) {
-        const org = await trx
-          .selectFrom('organizations')
-          .select('plan')
-          .where('id', '=', p.org_id)
-          .executeTakeFirstOrThrow();
+        const org = await findOrganization(trx, p.org_id);
+        if (!org) throw notFound('organization');
         const limit = planLimit(this.config, org.plan);
         const count = await countLiveProjects(trx, p.org_id);
         if (count + 1 > limit) {
@@ -431,11 +499,7 @@ export class ProjectsService {
         }
       }
       const now = nowIso();
-      await trx
-        .updateTable('projects')
-        .set({ deleted_at: null, updated_at: now })
-        .where('id', '=', p.id)
-        .execute();
+      await markProjectRecovered(trx, p.id, now);
       await appendAuditEvent(
         trx,
         ctx.event({
@@ -447,6 +511,9 @@ export class ProjectsService {
         }),
       );
       return { ...p, deleted_at: null, updated_at: now };
+    }).then(async (r) => {
+      await this.compute?.projectRecovered(r.id);
+      return r;
     });
   }
 

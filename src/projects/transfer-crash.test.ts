@@ -4,58 +4,34 @@
 // (after its UPDATE and key revocation, before COMMIT) so the kill lands inside it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import pg from 'pg';
 import pino from 'pino';
-import { DIALECT, PG_URL, testConfig } from '../../test/helpers/app.ts';
+import { DIALECT, testConfig } from '../../test/helpers/app.ts';
+import { crashEnvironment, startCrashServer, type CrashServer } from '../../test/helpers/crash.ts';
 import { createOrg, createOrgKey, createProjects, createUser } from '../../test/helpers/factories.ts';
-import { openDatabase, type Db } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createServices } from '../services.ts';
 import { assertMatchesSpec } from '../../test/helpers/spec.ts';
-import { freePort } from '../../test/helpers/net.ts';
+
+/** What test/helpers/pausing-server.ts prints once a transfer is held before its commit. */
+const PAUSED_LINE = 'orgplane-test: transfer paused before commit';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
 describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-crash-'));
-  const schema = `crash_${randomBytes(5).toString('hex')}`;
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    HOST: '127.0.0.1',
-    ORGPLANE_DATA_DIR: dataDir,
-    ORGPLANE_RATE_LIMIT: 'off',
-    LOG_LEVEL: 'error',
-  };
-  if (DIALECT === 'postgres') {
-    env.DATABASE_URL = PG_URL;
-    env.ORGPLANE_PG_SCHEMA = schema;
-  } else {
-    delete env.DATABASE_URL;
-  }
-  const open = (): Db =>
-    DIALECT === 'postgres'
-      ? openDatabase({ dataDir, databaseUrl: PG_URL, pgSchema: schema })
-      : openDatabase({ dataDir });
+  const crash = crashEnvironment('crash');
+  const { env, open } = crash;
 
   let token = '';
   let src = '';
   let dst = '';
   let ids: string[] = [];
   let keyIds: number[] = [];
-  let server: ChildProcess | undefined;
+  let server: CrashServer | undefined;
 
   before(async () => {
-    if (DIALECT === 'postgres') {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`create schema ${schema}`);
-      await c.end();
-    }
+    await crash.setUp();
     const db = open();
     try {
       await migrateToLatest(db);
@@ -72,54 +48,25 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
   });
 
   after(async () => {
-    server?.kill('SIGKILL');
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    if (DIALECT === 'postgres') {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    }
+    await server?.kill();
+    await crash.tearDown();
   });
 
-  async function start(extra: Record<string, string> = {}): Promise<string> {
-    const port = await freePort();
+  /** Resolves when the pausing server reports a transfer held before its commit. */
+  let pausedSeen: Promise<void> = Promise.resolve();
+
+  async function start(paused = false): Promise<string> {
     // The pausing server is the real one with its transfers held open before commit.
-    const args = extra.TRANSFER_PAUSE_MS
+    const args = paused
       ? ['--import', 'tsx', 'test/helpers/pausing-server.ts']
       : ['bin/orgplane.js', 'serve'];
-    const child = spawn(process.execPath, args, {
-      cwd: root,
-      env: { ...env, PORT: String(port), ...extra },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    server = child;
-    const base = `http://127.0.0.1:${port}`;
-    const started = Date.now();
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}): ${stderr}`);
-      try {
-        if ((await fetch(`${base}/readyz`)).ok) return base;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() - started > 60_000) {
-        // Not left running: a live child would keep this file's process (and the run) alive.
-        child.kill('SIGKILL');
-        throw new Error(`server did not become ready: ${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    server = await startCrashServer(args, env);
+    pausedSeen = server.line(PAUSED_LINE).then(() => undefined);
+    return server.base;
   }
 
   async function kill(): Promise<void> {
-    const child = server;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await server?.kill();
     server = undefined;
   }
 
@@ -149,13 +96,13 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
     });
 
   test('killed inside the open transaction: nothing moved, no key revoked, the server comes back', async () => {
-    const base = await start({ TRANSFER_PAUSE_MS: '5000' });
+    const base = await start(true);
     let settled = false;
     const pending = transferFrom(base, src, dst)
       .catch((err: unknown) => err)
       .finally(() => (settled = true));
-    // The 400-row UPDATE and the key revocation are done well before this; COMMIT waits on the pause.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The server says when the 400-row UPDATE and the key revocation are done and COMMIT is held.
+    await pausedSeen;
     assert.equal(settled, false, 'the transfer is still in flight when the server dies');
     await kill();
     const outcome = await pending;
@@ -165,9 +112,7 @@ describe(`kill -9 during a 400-project transfer (${DIALECT})`, () => {
     assert.deepEqual([...s.orgs.entries()], [[src, 400]], 'every project is still in the source');
     assert.equal(s.revoked, 0, 'no key was revoked by the lost transaction');
 
-    const restartedAt = Date.now();
     const again = await start();
-    assert.ok(Date.now() - restartedAt < 30_000);
     const list = await fetch(`${again}/api/v2/projects?org_id=${src}&limit=400`, {
       headers: { authorization: `Bearer ${token}` },
     });

@@ -27,6 +27,23 @@ export async function markAccepted(
     .set({ accepted_at: by.at, accepted_by: by.userId, accepted_org_id: by.orgId })
     .where('id', '=', id)
     .where('accepted_at', 'is', null)
+    .where('cancelled_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Cancels a pending request; false when it was already accepted or cancelled. */
+export async function markCancelled(
+  db: Kysely<Database>,
+  id: string,
+  by: { at: string; userId: string },
+): Promise<boolean> {
+  const r = await db
+    .updateTable('project_transfer_requests')
+    .set({ cancelled_at: by.at, cancelled_by: by.userId })
+    .where('id', '=', id)
+    .where('accepted_at', 'is', null)
+    .where('cancelled_at', 'is', null)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }

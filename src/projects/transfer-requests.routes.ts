@@ -1,6 +1,7 @@
 // POST /projects/{project_id}/transfer_requests and PUT …/{request_id}: Neon's project transfer
 // requests. The claim page for the console lives at /transfer-requests/{request_id} (console routes).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import { AppError } from '../domain/errors.ts';
@@ -8,7 +9,7 @@ import { toWireTime } from '../domain/time.ts';
 import { principalOf } from '../http/authenticate.ts';
 import { ErrorResponses, NeonIdSchema, TimestampSchema, UuidSchema } from '../http/common-schemas.ts';
 import type { TransferRequestsService } from './transfer-requests.service.ts';
-import { auditOf } from '../http/audit.ts';
+import { auditOf } from '../audit/audit.hook.ts';
 
 const CreateBodySchema = Type.Object({
   // Neon sets no bounds; one second to one year keeps the expiry representable and meaningful.
@@ -25,6 +26,25 @@ const CreatedSchema = Type.Object({
 const AcceptParamsSchema = Type.Object({
   project_id: NeonIdSchema,
   request_id: Type.String({ pattern: '^[a-z0-9-]{1,60}$' }),
+});
+const RequestViewSchema = Type.Object({
+  id: UuidSchema,
+  project_id: NeonIdSchema,
+  project_name: Type.String(),
+  source_org_id: Type.Union([Type.String(), Type.Null()]),
+  source_org_name: Type.Union([Type.String(), Type.Null()]),
+  created_by_email: Type.Union([Type.String(), Type.Null()]),
+  created_at: TimestampSchema,
+  expires_at: TimestampSchema,
+  accepted_at: Type.Optional(TimestampSchema),
+  status: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('accepted'),
+    Type.Literal('expired'),
+    Type.Literal('moved'),
+    Type.Literal('cancelled'),
+    Type.Literal('withdrawn'),
+  ]),
 });
 const AcceptBodySchema = Type.Object({ org_id: Type.Optional(NeonIdSchema) });
 const PlanErrorSchema = Type.Object({
@@ -50,14 +70,16 @@ export const transferRequestsRoutes: FastifyPluginAsyncTypebox<{
     if (body === '') done(null, {});
     else done(new AppError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json'), undefined);
   });
-  // A request without any body or content type.
-  app.addHook('preValidation', async (req) => {
+  // A request without any body or content type (on each route: no hook for the others' requests).
+  const emptyBody = async (req: FastifyRequest) => {
     if (req.body === undefined || req.body === null) req.body = {};
-  });
+  };
 
   app.post(
     '/projects/:project_id/transfer_requests',
     {
+      preValidation: emptyBody,
+      config: { audit: 'project.transfer_request_created' },
       schema: {
         operationId: 'createProjectTransferRequest',
         tags: ['Project'],
@@ -88,6 +110,8 @@ export const transferRequestsRoutes: FastifyPluginAsyncTypebox<{
   app.put(
     '/projects/:project_id/transfer_requests/:request_id',
     {
+      preValidation: emptyBody,
+      config: { audit: 'project.transferred' },
       schema: {
         operationId: 'acceptProjectTransferRequest',
         tags: ['Project'],
@@ -107,6 +131,63 @@ export const transferRequestsRoutes: FastifyPluginAsyncTypebox<{
         auditOf(req),
       );
       return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    '/projects/:project_id/transfer_requests/:request_id',
+    {
+      config: { audit: 'project.transfer_request_cancelled' },
+      schema: {
+        operationId: 'cancelProjectTransferRequest',
+        tags: ['Project'],
+        summary:
+          'Cancel a pending transfer request, so its link no longer works (orgplane extension; admins and organization keys of the organization it was made in)',
+        params: AcceptParamsSchema,
+        response: { 204: Type.Null(), ...ErrorResponses },
+      },
+    },
+    async (req, reply) => {
+      await transferRequests.cancel(
+        principalOf(req),
+        req.params.project_id,
+        req.params.request_id,
+        auditOf(req),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/projects/:project_id/transfer_requests/:request_id',
+    {
+      schema: {
+        operationId: 'getProjectTransferRequest',
+        tags: ['Project'],
+        summary:
+          'What a claim link offers: project name, sender, source organization, expiry and status (orgplane extension; anyone holding the link)',
+        params: AcceptParamsSchema,
+        response: { 200: RequestViewSchema, ...ErrorResponses },
+      },
+    },
+    async (req) => {
+      const v = await transferRequests.describe(
+        principalOf(req),
+        req.params.project_id,
+        req.params.request_id,
+      );
+      return {
+        id: v.request.id,
+        project_id: v.request.project_id,
+        project_name: v.projectName,
+        source_org_id: v.request.source_org_id,
+        source_org_name: v.sourceOrgName,
+        created_by_email: v.senderEmail,
+        created_at: toWireTime(v.request.created_at),
+        expires_at: toWireTime(v.request.expires_at),
+        ...(v.request.accepted_at ? { accepted_at: toWireTime(v.request.accepted_at) } : {}),
+        status: v.status,
+      };
     },
   );
 };

@@ -8,19 +8,24 @@ import { PLANS } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import type { Database } from '../db/schema.ts';
 import { withTransaction } from '../db/connect.ts';
-import { revokeProjectKeys } from '../api-keys/api-keys.repository.ts';
+import { listLiveProjectKeys, revokeProjectKeys } from '../api-keys/api-keys.repository.ts';
 import { AppError, badRequest, notFound } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { nowIso } from '../domain/time.ts';
 import type { AuditContext } from '../audit/audit.ts';
 import { appendAuditEvent } from '../audit/audit.repository.ts';
-import { lockOrganization } from '../organizations/organizations.repository.ts';
+import { findOrganization, lockOrganization } from '../db/organizations.repository.ts';
 import { authorize, type Action, accountSubject } from '../policy/index.ts';
-import type { Authenticator } from '../auth/authenticator.ts';
+import type { SubjectSource } from '../policy/subjects.ts';
 import { integrationsOf } from './projects.presenter.ts';
-import { countLiveProjects } from './projects.repository.ts';
-import { planLimit } from './projects.service.ts';
+import {
+  countLiveProjects,
+  endGrantsOfSourceOrg,
+  findProjectsForTransfer,
+  moveProjects,
+} from './projects.repository.ts';
 import { BLOCKING_INTEGRATIONS } from './projects.schemas.ts';
+import { planLimit } from '../domain/plans.ts';
 
 export interface Limit {
   name: string;
@@ -46,13 +51,14 @@ function tier(plan: string): number {
 export class TransfersService {
   /**
    * A seam for crash and race tests: runs inside the transfer's transaction, after every change
-   * and before the commit. Production code never sets it.
+   * and before the commit (it gets the transaction, e.g. to learn its PostgreSQL backend). Production
+   * code never sets it.
    */
-  beforeCommit: (() => Promise<void>) | undefined;
+  beforeCommit: ((trx: Transaction<Database>) => Promise<void>) | undefined;
 
   constructor(
     private readonly db: Db,
-    private readonly access: Authenticator,
+    private readonly access: SubjectSource,
     private readonly config: Config,
   ) {}
 
@@ -116,11 +122,7 @@ export class TransfersService {
       let sourcePlan = PERSONAL_PLAN;
       if (sourceOrgId !== null) {
         await check('project:transfer_out', sourceOrgId, 'source');
-        const src = await trx
-          .selectFrom('organizations')
-          .select('plan')
-          .where('id', '=', sourceOrgId)
-          .executeTakeFirst();
+        const src = await findOrganization(trx, sourceOrgId);
         if (!src) throw notFound('source organization');
         sourcePlan = src.plan;
       }
@@ -128,11 +130,7 @@ export class TransfersService {
       const destPlan = await destinationPlan(trx, destId);
 
       // Every id must name a live project of the source; otherwise nothing moves.
-      const rows = await trx
-        .selectFrom('projects')
-        .select(['id', 'org_id', 'owner_id', 'deleted_at', 'integrations'])
-        .where('id', 'in', ids)
-        .execute();
+      const rows = await findProjectsForTransfer(trx, ids);
       const byId = new Map(rows.map((r) => [r.id, r]));
       const offending = ids.filter((id) => {
         const r = byId.get(id);
@@ -194,16 +192,11 @@ export class TransfersService {
     if (tier(dest.plan) < tier(sourcePlan)) {
       report.limits.push({ name: 'subscription_type', expected: sourcePlan, actual: dest.plan });
     }
-    report.api_keys_revoked = (
-      await trx
-        .selectFrom('api_keys')
-        .select(['id', 'name', 'project_id'])
-        .where('kind', '=', 'project')
-        .where('project_id', 'in', ids)
-        .where('revoked_at', 'is', null)
-        .orderBy('id')
-        .execute()
-    ).map((k) => ({ id: k.id, name: k.name, project_id: k.project_id ?? '' }));
+    report.api_keys_revoked = (await listLiveProjectKeys(trx, ids)).map((k) => ({
+      id: k.id,
+      name: k.name,
+      project_id: k.project_id ?? '',
+    }));
     if (dryRun) return report;
 
     if (report.integrations.length > 0) {
@@ -223,18 +216,13 @@ export class TransfersService {
     }
 
     const now = nowIso();
-    const moved = await trx
-      .updateTable('projects')
-      .set({ org_id: destId, updated_at: now })
-      .where('id', 'in', ids)
-      .where((eb) => (sourceOrgId === null ? eb('org_id', 'is', null) : eb('org_id', '=', sourceOrgId)))
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== ids.length) {
+    if ((await moveProjects(trx, ids, sourceOrgId, destId, now)) !== ids.length) {
       // Another transfer or a delete won between the checks and here: roll everything back.
       throw new AppError('CONFLICT', 'no project was transferred: the projects changed concurrently; retry');
     }
     await revokeProjectKeys(trx, ids, now);
+    // Access the old organization handed out leaves with it, as its keys do.
+    const grantsEnded = sourceOrgId === null ? [] : await endGrantsOfSourceOrg(trx, ids, sourceOrgId, now);
     // One event, in the source organization's chain (a personal source: the destination's).
     await appendAuditEvent(
       trx,
@@ -247,23 +235,20 @@ export class TransfersService {
           destination_org_id: destId,
           project_ids: ids,
           api_keys_revoked: report.api_keys_revoked.map((k) => k.id),
+          ...(grantsEnded.length > 0 ? { grants_ended: grantsEnded } : {}),
           ...m.changes,
         },
         ...(m.status !== undefined ? { status: m.status } : {}),
       }),
     );
-    await this.beforeCommit?.();
+    await this.beforeCommit?.(trx);
     return report;
   }
 }
 
 /** The destination's plan, under its lock; only console-managed organizations take transfers. */
 export async function destinationPlan(trx: Transaction<Database>, destId: string): Promise<string> {
-  const dest = await trx
-    .selectFrom('organizations')
-    .select(['plan', 'managed_by'])
-    .where('id', '=', destId)
-    .executeTakeFirst();
+  const dest = await findOrganization(trx, destId);
   if (!dest) throw notFound('destination organization');
   if (dest.managed_by !== 'console') {
     throw badRequest(

@@ -1,7 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApiClient } from '@neondatabase/api-client';
-import { buildTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { buildTestApp, DIALECT, PG_URL, type TestApp } from '../../test/helpers/app.ts';
 import {
   addMember,
   buildWorld,
@@ -406,22 +408,61 @@ describe('project transfers', () => {
     const p = await createProjectRecord(t.services, src.id, u.id, 'raced');
     // Hold the transfer's transaction open (moved and keys revoked, not committed) while keys are
     // requested: without the organization lock in key creation they would slip in and stay live.
-    t.services.transfers.beforeCommit = () => new Promise((r) => setTimeout(r, 400));
+    // Barriers, not sleeps: the hook says when the transaction is held, and the test lets it commit
+    // once every key request has either answered (slipped past: caught below) or is waiting on it.
+    let entered = () => {};
+    const inside = new Promise<void>((r) => (entered = r));
+    let release = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    let holder: number | undefined;
+    t.services.transfers.beforeCommit = async (trx) => {
+      if (DIALECT === 'postgres')
+        holder = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid;
+      entered();
+      await released;
+    };
     let keys;
     let moved;
     try {
       const pending = transfer(src.id, { destination_org_id: dst.id, project_ids: [p] }, u.token);
-      await new Promise((r) => setTimeout(r, 150));
-      keys = await Promise.all(
+      await inside;
+      let answered = false;
+      const requested = Promise.all(
         Array.from({ length: 5 }, (_, i) =>
           t.call('POST', `/api/v2/organizations/${src.id}/api_keys`, {
             token: u.token,
             body: { key_name: `k${i}`, project_id: p },
           }),
         ),
-      );
+      ).finally(() => (answered = true));
+      // SQLite has one connection: every other query waits for the transaction by construction.
+      // PostgreSQL: count the backends blocked, directly or in a queue, by the transfer's.
+      if (DIALECT === 'postgres') {
+        const admin = new pg.Client({ connectionString: PG_URL });
+        await admin.connect();
+        try {
+          for (;;) {
+            const { rows } = await admin.query<{ n: string }>(
+              // Waiters on one row queue behind each other, so follow the chain from the holder.
+              `with recursive blocked(pid) as (
+                 select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))
+                 union
+                 select a.pid from pg_stat_activity a join blocked b on b.pid = any(pg_blocking_pids(a.pid))
+               ) select count(*) as n from blocked`,
+              [holder],
+            );
+            if (answered || Number(rows[0]?.n) >= 5) break;
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        } finally {
+          await admin.end();
+        }
+      }
+      release();
+      keys = await requested;
       moved = await pending;
     } finally {
+      release();
       t.services.transfers.beforeCommit = undefined;
     }
     assert.equal(moved?.status, 200);
