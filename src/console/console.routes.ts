@@ -15,10 +15,10 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../domain/passwords.ts
 import { safeNextPath } from './next-path.ts';
 import { SessionsService, type SessionInfo } from './sessions.service.ts';
 
-/** The pages and assets live in src/console/public, also when this file runs compiled from dist/. */
+/** The pages and assets live in src/console/public, also when this file runs bundled in dist/bundle/. */
 function findPublicDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'public'), path.resolve(here, '../../../src/console/public')];
+  const candidates = [path.join(here, 'public'), path.resolve(here, '../../src/console/public')];
   return candidates.find((d) => fs.existsSync(path.join(d, 'app.html'))) ?? path.join(here, 'public');
 }
 const PUBLIC_DIR = findPublicDir();
@@ -176,6 +176,9 @@ export async function consoleRoutes(
   app.get('/', hide, appPage);
   app.get('/account', hide, appPage);
   app.get('/orgs/*', hide, appPage);
+  // Projects shared with the viewer, and one project's page (branches, connection strings).
+  app.get('/shared', hide, appPage);
+  app.get('/projects/*', hide, appPage);
   // Claim links of project transfer requests (Neon's console path is /app/claim).
   app.get('/claim', hide, appPage);
   app.get('/app/claim', hide, appPage);

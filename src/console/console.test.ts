@@ -40,7 +40,7 @@ describe('console: sessions and pages', () => {
   after(() => t.close());
 
   test('without a session, console pages redirect to sign-in and the API answers 401', async () => {
-    for (const url of ['/', '/account', `/orgs/${orgId}/settings`]) {
+    for (const url of ['/', '/account', `/orgs/${orgId}/settings`, '/shared', '/projects/any-project-123']) {
       const res = await t.call('GET', url);
       assert.equal(res.status, 302, url);
       assert.match(String(res.headers.location), /^\/signin/);

@@ -74,15 +74,17 @@ export function humanMessage(err, context) {
       if (status === 400) return 'Give the project a name of at most 64 characters.';
       break;
     case 'key-create':
+      if (status === 400 && /expire|lifetime/i.test(api))
+        return "The organization's maximum key lifetime does not allow this expiry. Pick a shorter one.";
       if (status === 400) return 'Give the key a name of at most 64 characters.';
       break;
     case 'org-create':
+    case 'org-rename':
       if (status === 400) return 'Give the organization a name of at most 256 characters.';
       break;
+
     case 'share':
       if (status === 400) return 'Enter a valid email address.';
-      if (status === 404 && !/^no route/.test(api))
-        return 'No account has this email address. Ask the person to create one first.';
       if (status === 409) return 'This project is already shared with that person.';
       break;
     case 'rotate':

@@ -148,7 +148,7 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
 }
 
 /** Shows a new API key's token once, with a copy button and a warning. */
-export function tokenDialog(token, name) {
+export function tokenDialog(token, name, { title } = {}) {
   const opener = document.activeElement;
   const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
   const input = h('input', { id: 'new-token', class: 'token', readonly: true, value: token });
@@ -156,7 +156,7 @@ export function tokenDialog(token, name) {
   const dialog = h(
     'dialog',
     { 'aria-labelledby': titleId, class: 'token-dialog' },
-    h('h2', { id: titleId }, `API key “${name}” created`),
+    h('h2', { id: titleId }, title || `API key “${name}” created`),
     h(
       'p',
       { class: 'warning', id: 'token-warning' },
