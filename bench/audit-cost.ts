@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { AuditContext } from '../src/audit/audit.ts';
@@ -17,7 +18,7 @@ import { appendAuditEvent } from '../src/audit/audit.repository.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, withTransaction, type Db } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { lockOrganization } from '../src/organizations/organizations.repository.ts';
+import { lockOrganization } from '../src/db/organizations.repository.ts';
 
 const N = Number(process.env.BENCH_AUDIT_N ?? 400);
 
@@ -38,7 +39,9 @@ async function timed(n: number, fn: (i: number) => Promise<void>): Promise<numbe
   return out;
 }
 
-async function measure(label: string, db: Db): Promise<Record<string, unknown>> {
+/** Also used by `npm run bench` (its PostgreSQL phase: the audit append's cost). */
+export async function measureAuditCost(label: string, db: Db, n = N): Promise<AuditCost> {
+  const N = n;
   await migrateToLatest(db);
   const config = loadConfig({ ORGPLANE_RATE_LIMIT: 'off', ORGPLANE_AUDIT_PRUNE_INTERVAL_MS: '0' });
   const { app, services: s } = await buildApp({ config, db, logger: false });
@@ -92,7 +95,7 @@ async function measure(label: string, db: Db): Promise<Record<string, unknown>> 
   const verifyMs = Number(process.hrtime.bigint() - verifyStart) / 1e6;
   await app.close();
   const appendMs = stats(lockAndAppend).median - stats(lockOnly).median;
-  const result = {
+  const result: AuditCost = {
     database: label,
     requests: N,
     patch_role_ms: stats(patch),
@@ -107,31 +110,48 @@ async function measure(label: string, db: Db): Promise<Record<string, unknown>> 
   return result;
 }
 
-const results: Array<Record<string, unknown>> = [];
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-audit-bench-'));
-try {
-  const sqlite = openDatabase({ dataDir: dir });
-  try {
-    results.push(await measure('sqlite (file)', sqlite));
-  } finally {
-    await sqlite.close();
-  }
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true });
+export interface AuditCost {
+  database: string;
+  requests: number;
+  patch_role_ms: { median: number; p95: number };
+  create_key_ms: { median: number; p95: number };
+  tx_lock_only_ms: { median: number; p95: number };
+  tx_lock_and_append_ms: { median: number; p95: number };
+  audit_append_ms: number;
+  audit_share_of_patch: string;
+  audit_share_of_create_key: string;
+  verify: { events: number; ok: boolean; ms: number };
 }
-const url = process.env.DATABASE_URL;
-if (url) {
-  const schema = `bench_audit_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  const db = openDatabase({ dataDir: '', databaseUrl: url, pgSchema: schema });
+
+async function main(): Promise<void> {
+  const results: Array<Record<string, unknown>> = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-audit-bench-'));
   try {
-    results.push(await measure('postgres', db));
+    const sqlite = openDatabase({ dataDir: dir });
+    try {
+      results.push({ ...(await measureAuditCost('sqlite (file)', sqlite)) });
+    } finally {
+      await sqlite.close();
+    }
   } finally {
-    await db.close();
-    await admin.query(`drop schema ${schema} cascade`);
-    await admin.end();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const schema = `bench_audit_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    const db = openDatabase({ dataDir: '', databaseUrl: url, pgSchema: schema });
+    try {
+      results.push({ ...(await measureAuditCost('postgres', db)) });
+    } finally {
+      await db.close();
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    }
+  }
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 }
-process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

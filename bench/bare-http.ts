@@ -1,12 +1,14 @@
 // The limit: a bare node:http server answering the exact bytes orgplane answers (same status, same
-// content-type, same request-id headers), with no authentication, no database and no framework.
-// BARE_ROUTES = JSON {METHOD: {status, contentType, body(base64)}}; "*" answers any other method.
+// headers — security headers and request ids included — same body), with no authentication, no
+// database and no framework.
+// BARE_ROUTES = JSON {METHOD: {status, contentType, body(base64), headers?}}; "*" answers any other method.
 import http from 'node:http';
 
 interface Route {
   status: number;
   contentType: string;
   body: string;
+  headers?: Record<string, string>;
 }
 
 const routes = JSON.parse(process.env.BARE_ROUTES ?? '{}') as Record<string, Route>;
@@ -20,6 +22,7 @@ for (const [method, r] of Object.entries(routes)) {
     status: r.status,
     // Same header set orgplane sends, so the bytes on the wire match too (the ids are 32 hex chars there).
     headers: {
+      ...r.headers,
       'content-type': r.contentType,
       'content-length': body.length,
       'x-request-id': '0123456789abcdef0123456789abcdef',

@@ -27,6 +27,8 @@ export interface Target {
 }
 
 export interface RunResult {
+  /** Requests answered in the run. */
+  requests: number;
   rps: number;
   p50: number;
   p99: number;
@@ -80,6 +82,14 @@ export function cpuTimeUs(pid: number | undefined): number {
   }
 }
 
+/** Several targets loaded at the same time (a soak: reads beside writes), each with its own connections. */
+export async function together(
+  runs: Array<{ target: Target; connections: number }>,
+  seconds: number,
+): Promise<RunResult[]> {
+  return Promise.all(runs.map((r) => once(r.target, r.connections, seconds)));
+}
+
 async function once(t: Target, connections: number, seconds: number): Promise<RunResult> {
   const times: number[] = [];
   const cpu0 = cpuTimeUs(t.pid);
@@ -99,6 +109,7 @@ async function once(t: Target, connections: number, seconds: number): Promise<Ru
   const cpu = cpuTimeUs(t.pid) - cpu0;
   const sorted = Float64Array.from(times).sort();
   return {
+    requests: r.requests.total,
     rps: r.requests.total / seconds,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),

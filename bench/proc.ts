@@ -197,6 +197,8 @@ export interface BareResponse {
   contentType: string;
   /** base64 of the exact body bytes. */
   body: string;
+  /** Every other header orgplane sent (security headers…), but date and connection management. */
+  headers?: Record<string, string>;
 }
 
 export interface Memory {

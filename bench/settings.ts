@@ -1,5 +1,6 @@
-// Benchmark settings, all overridable by environment variables. BENCH_QUICK=1 is a ~1 minute smoke run
-// (short runs, smaller data sets; its numbers are not comparable to a full run's).
+// Benchmark settings, all overridable by environment variables. BENCH_QUICK=1 is a few-minute
+// development run (short runs, smaller data sets, no soak; its numbers are not comparable to a full
+// run's, but the ratios measured side by side in it are). BENCH_ONLY picks phases.
 const env = process.env;
 const quick = ['1', 'true', 'yes'].includes((env.BENCH_QUICK ?? '').toLowerCase());
 
@@ -45,7 +46,19 @@ export interface Settings {
   resultsFile: string;
   /** postgres://… server on which a fresh benchmark database is created and dropped. */
   databaseUrl: string | undefined;
+  /**
+   * The code before this round of performance work (a git ref of this repository): checked out into
+   * a temporary directory (BENCH_BASELINE_REF, default 0f1caad) and measured side by side for the
+   * "× today's" PostgreSQL write targets. BENCH_BASELINE_REF=none skips it.
+   */
+  baselineRef: string | undefined;
+  /** Phases to run (BENCH_ONLY=startup,npx,sqlite,scaling,costs,postgres; default: all). */
+  only: Set<string> | null;
+  /** Seconds of the mixed soak (reads beside create + revoke); 0 skips it. */
+  soakSeconds: number;
 }
+
+export const PHASES = ['startup', 'npx', 'sqlite', 'scaling', 'costs', 'postgres', 'soak'] as const;
 
 export function loadSettings(): Settings {
   return {
@@ -54,14 +67,23 @@ export function loadSettings(): Settings {
     warmupSeconds: num('BENCH_WARMUP', 2, 1),
     runSeconds: num('BENCH_DURATION', 2, 1.5),
     runs: num('BENCH_RUNS', 5, 1),
-    manyKeys: num('BENCH_KEYS', 1_000_000, 100_000),
-    bigOrgMembers: num('BENCH_MEMBERS', 10_000, 10_000),
-    bigOrgProjects: num('BENCH_PROJECTS', 100_000, 10_000),
-    transferMany: num('BENCH_TRANSFER', 400, 400),
+    manyKeys: num('BENCH_KEYS', 1_000_000, 20_000),
+    bigOrgMembers: num('BENCH_MEMBERS', 10_000, 2_000),
+    bigOrgProjects: num('BENCH_PROJECTS', 100_000, 5_000),
+    transferMany: num('BENCH_TRANSFER', 400, 100),
     transferIterations: num('BENCH_TRANSFER_ITERATIONS', 20, 4),
-    manyInvitations: num('BENCH_INVITATIONS', 100_000, 100_000),
+    manyInvitations: num('BENCH_INVITATIONS', 100_000, 10_000),
     baselineDir: env.BENCH_BASELINE_DIR || undefined,
-    resultsFile: env.BENCH_RESULTS || 'bench/results.json',
+    resultsFile: env.BENCH_RESULTS || (quick ? 'bench/tmp/results-quick.json' : 'bench/results.json'),
     databaseUrl: env.DATABASE_URL || undefined,
+    baselineRef: env.BENCH_BASELINE_REF === 'none' ? undefined : env.BENCH_BASELINE_REF || '0f1caad',
+    only: env.BENCH_ONLY
+      ? new Set(
+          env.BENCH_ONLY.split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        )
+      : null,
+    soakSeconds: num('BENCH_SOAK', 90, 0),
   };
 }

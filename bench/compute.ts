@@ -1,0 +1,218 @@
+// Compute engine figures (docs/compute.md): template creation, project ready, branch creation with an empty
+// and a ~100 MB parent that takes writes meanwhile, wake-on-connect latency, idle memory per compute, and
+// queries per second through the endpoint port vs. straight to the compute. `npx tsx bench/compute.ts`
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { loadConfig } from '../src/config.ts';
+import type { EndpointSpec } from '../src/compute/engine.ts';
+import { ComputeRuntime } from '../src/compute/runtime.ts';
+
+const run = promisify(execFile);
+const PASSWORD = 'bench-password';
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-bench-compute-'));
+fs.chmodSync(root, 0o755);
+const engine = new ComputeRuntime(loadConfig({ ORGPLANE_DATA_DIR: root }));
+const results: Record<string, number | string> = {};
+const ms = (t0: bigint) => Number((process.hrtime.bigint() - t0) / 1000n) / 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function endpoint(id: string, branchId: string): Promise<EndpointSpec> {
+  const spec = {
+    endpointId: id,
+    branchId,
+    port: await engine.allocatePort(),
+    suspendTimeoutSeconds: -1,
+    disabled: false,
+  };
+  await engine.openEndpoint(spec);
+  return spec;
+}
+function client(spec: EndpointSpec): pg.Client {
+  return new pg.Client({
+    host: '127.0.0.1',
+    port: spec.port,
+    user: 'neondb_owner',
+    password: PASSWORD,
+    database: 'neondb',
+    ssl: { ca: fs.readFileSync(engine.caCertPath(), 'utf8') },
+  });
+}
+async function project(branch: string): Promise<EndpointSpec> {
+  await engine.createBranchData(branch);
+  await engine.admin(branch, async (c) => {
+    await c.query(`CREATE ROLE neondb_owner LOGIN PASSWORD '${PASSWORD}'`);
+    await c.query('CREATE DATABASE neondb OWNER neondb_owner');
+  });
+  const spec = await endpoint(`ep-${branch}`, branch);
+  const c = client(spec);
+  await c.connect();
+  await c.end();
+  return spec;
+}
+async function branchWhileWriting(parent: EndpointSpec, child: string): Promise<number> {
+  const w = client(parent);
+  await w.connect();
+  await w.query('CREATE TABLE IF NOT EXISTS w (n int)');
+  let writing = true;
+  let n = 0;
+  const loop = (async () => {
+    while (writing) await w.query('INSERT INTO w VALUES ($1)', [++n]);
+  })();
+  const t0 = process.hrtime.bigint();
+  await engine.createBranchData(child, parent.branchId);
+  const took = ms(t0);
+  writing = false;
+  await loop;
+  await w.end();
+  return took;
+}
+function memory(pid: number): { rssMb: number; pssMb: number; processes: number } {
+  const pids = [
+    pid,
+    ...fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number),
+  ];
+  let rss = 0;
+  let pss = 0;
+  for (const p of pids) {
+    const text = fs.readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+    rss += Number(/^Rss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+    pss += Number(/^Pss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return { rssMb: Math.round(rss / 102.4) / 10, pssMb: Math.round(pss / 102.4) / 10, processes: pids.length };
+}
+
+try {
+  let t0 = process.hrtime.bigint();
+  await engine.init();
+  results.initMs = ms(t0);
+  t0 = process.hrtime.bigint();
+  await engine.createBranchData('br-first');
+  results.templateAndFirstBranchMs = ms(t0);
+  t0 = process.hrtime.bigint();
+  const main = await project('br-main');
+  results.projectReadyMs = ms(t0);
+
+  results.branchEmptyParentMs = await branchWhileWriting(main, 'br-empty-child');
+  const big = client(main);
+  await big.connect();
+  await big.query(
+    'CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 8) AS pad FROM generate_series(1, 330000) g',
+  );
+  const size = await big.query<{ s: string }>("SELECT pg_database_size('neondb')::text AS s");
+  results.parentSizeMb = Math.round(Number(size.rows[0]?.s) / 1048576);
+  await big.end();
+  results.branch100MbParentMs = await branchWhileWriting(main, 'br-big-child');
+
+  // Wake on connect: a suspended endpoint, a fresh TLS+SCRAM connection, first query answered.
+  const spec = await endpoint('ep-big-child', 'br-big-child');
+  const wakes: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await engine.suspendEndpoint('ep-big-child');
+    t0 = process.hrtime.bigint();
+    const c = client(spec);
+    await c.connect();
+    await c.query('SELECT 1');
+    wakes.push(ms(t0));
+    await c.end();
+    t0 = process.hrtime.bigint();
+    const d = client(spec);
+    await d.connect();
+    await d.query('SELECT 1');
+    warm.push(ms(t0));
+    await d.end();
+  }
+  results.wakeMedianMs = median(wakes);
+  results.connectRunningMedianMs = median(warm);
+
+  const pid = engine.runningPid('br-main');
+  if (pid) {
+    const m = memory(pid);
+    results.idleRssMb = m.rssMb;
+    results.idlePssMb = m.pssMb;
+    results.idleProcesses = m.processes;
+  }
+
+  // Same SQL, one connection each: through the endpoint port vs. to the compute's own port. The
+  // client is another process, as an application is: in this one it would share the relay's event
+  // loop, and every relayed message would wait for the client's own work.
+  const internal = await engine.admin('br-main', async (c) =>
+    Number(
+      (await c.query<{ p: string }>("SELECT setting AS p FROM pg_settings WHERE name = 'port'")).rows[0]?.p,
+    ),
+  );
+  const { stdout: qps } = await run(process.execPath, [
+    path.join(import.meta.dirname, 'qps-client.mjs'),
+    JSON.stringify({
+      endpointPort: main.port,
+      directPort: internal,
+      password: PASSWORD,
+      ca: fs.readFileSync(engine.caCertPath(), 'utf8'),
+      perRound: 500,
+      rounds: 6,
+    }),
+  ]);
+  Object.assign(results, JSON.parse(qps) as { endpointQps: number; directQps: number });
+  results.load = os.loadavg()[0]?.toFixed(1) ?? '';
+  results.cpus = os.availableParallelism();
+  const { stdout } = await run('df', ['-T', root]);
+  results.filesystem = stdout.trim().split('\n')[1]?.split(/\s+/)[1] ?? '';
+  console.log(JSON.stringify(results, null, 2));
+  verdicts();
+} finally {
+  await engine.close();
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+/** Issue targets beside each figure (Neon: about 1 s per branch). Printed, not asserted. */
+function verdicts(): void {
+  const num = (k: string) => Number(results[k]);
+  const overhead = 1 - num('endpointQps') / num('directQps');
+  const rows: [string, string, string, boolean][] = [
+    [
+      'project ready (branch data, role, database, first connection)',
+      `${num('projectReadyMs')} ms`,
+      '< 1000 ms',
+      num('projectReadyMs') < 1000,
+    ],
+    [
+      'branch of an empty parent taking writes',
+      `${num('branchEmptyParentMs')} ms`,
+      '< 1000 ms',
+      num('branchEmptyParentMs') < 1000,
+    ],
+    [
+      `branch of a ${num('parentSizeMb')} MB parent taking writes`,
+      `${num('branch100MbParentMs')} ms`,
+      '< 2000 ms',
+      num('branch100MbParentMs') < 2000,
+    ],
+    [
+      'wake on connect (suspended → first query)',
+      `${num('wakeMedianMs')} ms`,
+      '< 1000 ms',
+      num('wakeMedianMs') < 1000,
+    ],
+    [
+      'endpoint port overhead vs the compute directly',
+      `${(overhead * 100).toFixed(1)} %`,
+      '< 10 %',
+      overhead < 0.1,
+    ],
+  ];
+  console.log(
+    `\ncompute (load average ${String(results.load)}, ${String(results.cpus)} CPUs, ${String(results.filesystem)})`,
+  );
+  console.log('| figure | measured | target | verdict |\n|---|---|---|---|');
+  for (const [what, got, target, ok] of rows)
+    console.log(`| ${what} | ${got} | ${target} | ${ok ? 'met' : 'missed'} |`);
+}
