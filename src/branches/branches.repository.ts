@@ -157,6 +157,20 @@ export function projectsWithRolePassword(
     .execute();
 }
 
+/** The key id of the last complete reseal of stored role passwords (undefined: never, or before 0014). */
+export async function lastResealKeyId(db: K): Promise<string | undefined> {
+  const row = await db.selectFrom('secret_reseals').select('key_id').where('id', '=', 1).executeTakeFirst();
+  return row?.key_id;
+}
+
+export async function recordReseal(db: K, keyId: string, now: string): Promise<void> {
+  await db
+    .insertInto('secret_reseals')
+    .values({ id: 1, key_id: keyId, resealed_at: now })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ key_id: keyId, resealed_at: now }))
+    .execute();
+}
+
 /** The project's default role password, and the role record's where it has none yet. */
 export async function setProjectRolePassword(
   db: K,

@@ -3,7 +3,7 @@
 // (src/operations/operations.ts wrote it before the engine worked); data without a record is
 // deleted; a record without data is made again (from its parent, else from the template).
 // Also: role passwords still stored in plain text (before sealing) or under an older server key
-// are sealed under the current one; deleted projects past their recovery window lose their data.
+// are sealed under the current one (a full pass only when the key changed); deleted projects past their recovery window lose their data.
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { ComputeEngine } from '../compute/engine.ts';
@@ -28,9 +28,16 @@ export interface ReconcileReport {
   purged: string[];
 }
 
-/** Seals plain role passwords and reseals those under an older key. Safe in both modes. */
+/**
+ * Seals plain role passwords and reseals those under an older key. Safe in both modes. It reads every
+ * project only when the server key differs from the one the last complete pass recorded (the first start
+ * after an upgrade or a key change); otherwise one row. Every value written since was sealed under the
+ * current key by the process that wrote it, so processes sharing a database must share the key (rotation:
+ * restart them all with the new key, the old one in ORGPLANE_SECRET_PREVIOUS).
+ */
 export async function sealStoredPasswords(db: Db, secrets: SecretBox): Promise<number> {
   const k = db.kysely;
+  if ((await repo.lastResealKeyId(k)) === secrets.currentKeyId) return 0;
   let n = 0;
   const reseal = (v: string) => (SecretBox.isSealed(v) ? secrets.seal(secrets.open(v)) : secrets.seal(v));
   const stale = (v: string) => SecretBox.keyIdOf(v) !== secrets.currentKeyId;
@@ -46,6 +53,7 @@ export async function sealStoredPasswords(db: Db, secrets: SecretBox): Promise<n
     await repo.setRolePassword(k, r.branch_id, r.name, reseal(r.password_enc), nowIso());
     n++;
   }
+  await repo.recordReseal(k, secrets.currentKeyId, nowIso());
   return n;
 }
 

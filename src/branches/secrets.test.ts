@@ -1,5 +1,6 @@
 // Role passwords are stored sealed with the server key, never in plain text; plain values left
-// by earlier versions and values under an older key are resealed at start; the key file is 0600.
+// by earlier versions and values under an older key are resealed at start (a full pass only when the
+// key changed since the last one); the key file is 0600.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -69,7 +70,8 @@ describe('sealed role passwords', () => {
       .executeTakeFirstOrThrow();
     assert.ok(role.password_enc && !role.password_enc.includes(password));
 
-    // A value stored in plain text before sealing: still revealed, and sealed at the next start.
+    // A value stored in plain text before sealing: still revealed, and sealed at the first start of
+    // this version (no reseal recorded yet: a database from before migration 0014).
     await k
       .updateTable('projects')
       .set({ role_password: 'npg_legacyplain' })
@@ -77,6 +79,7 @@ describe('sealed role passwords', () => {
       .execute();
     const reveal = `/api/v2/projects/${row.id}/branches/${row.branch_id}/roles/${row.role_name}/reveal_password`;
     assert.equal((await t.call('GET', reveal, { token: admin.token })).body.password, 'npg_legacyplain');
+    await k.deleteFrom('secret_reseals').execute();
     assert.ok((await sealStoredPasswords(t.db, t.services.secrets)) >= 1);
     const after1 = await k
       .selectFrom('projects')
@@ -97,5 +100,22 @@ describe('sealed role passwords', () => {
     assert.equal(SecretBox.keyIdOf(after2.role_password ?? ''), rotated.currentKeyId);
     assert.equal(rotated.open(after2.role_password ?? ''), 'npg_legacyplain');
     assert.equal(await sealStoredPasswords(t.db, rotated), 0);
+
+    // With the key unchanged since the last complete pass, a start reads no project: a value planted
+    // under the old key stays as it is (nothing but another process on the old key could write one).
+    const planted = t.services.secrets.seal('npg_planted');
+    await k.updateTable('projects').set({ role_password: planted }).where('id', '=', row.id).execute();
+    assert.equal(await sealStoredPasswords(t.db, rotated), 0);
+    const after3 = await k
+      .selectFrom('projects')
+      .select('role_password')
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(after3.role_password, planted);
+    const recorded = await k.selectFrom('secret_reseals').selectAll().execute();
+    assert.deepEqual(
+      recorded.map((r) => [r.id, r.key_id]),
+      [[1, rotated.currentKeyId]],
+    );
   });
 });

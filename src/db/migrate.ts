@@ -20,6 +20,7 @@ const STEPS: Record<string, () => Promise<Step>> = {
   '0011_hot_paths': () => import('./migrations/0011_hot_paths.ts'),
   '0012_compute_records': () => import('./migrations/0012_compute_records.ts'),
   '0013_transfer_request_cancel': () => import('./migrations/0013_transfer_request_cancel.ts'),
+  '0014_secret_reseals': () => import('./migrations/0014_secret_reseals.ts'),
 };
 const LATEST = Object.keys(STEPS).sort().at(-1) ?? '';
 

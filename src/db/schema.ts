@@ -381,6 +381,8 @@ export interface Database {
   project_permissions: ProjectPermissionsTable;
   api_key_canary_uses: ApiKeyCanaryUsesTable;
   idempotency_keys: IdempotencyKeysTable;
+  /** One row (id 1): the server key every stored role password was last resealed under (migration 0014). */
+  secret_reseals: { id: number; key_id: string; resealed_at: string };
   /** SQLite only: bumped by triggers on every access change (migration 0006). */
   access_version: { id: number; n: number };
 }
