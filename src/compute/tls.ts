@@ -42,9 +42,15 @@ function rsaKey(forge: typeof forgeTypes): forgeTypes.pki.rsa.KeyPair {
   return { privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) };
 }
 
-function serial(): string {
-  // Positive (first bit clear) and unique enough to tell certificates apart.
-  return '0' + crypto.randomBytes(15).toString('hex');
+/**
+ * 16 random bytes, the first in 0x40–0x7f: positive and minimally encoded, as DER demands. OpenSSL (so
+ * PostgreSQL) refuses a serial with a redundant leading zero byte ("illegal padding"), and node-forge strips
+ * only one; the previous '0' + 15 random bytes made such a serial about once in 512 certificates.
+ */
+export function certificateSerial(random: (n: number) => Buffer = crypto.randomBytes): string {
+  const bytes = random(16);
+  bytes[0] = ((bytes[0] ?? 0) & 0x3f) | 0x40;
+  return bytes.toString('hex');
 }
 
 function writeAtomic(file: string, data: string, mode: number, owner: OsUser | undefined): void {
@@ -55,12 +61,22 @@ function writeAtomic(file: string, data: string, mode: number, owner: OsUser | u
   fs.renameSync(tmp, file);
 }
 
+/** The certificate as OpenSSL reads it; undefined when it cannot (made by an older orgplane: see certificateSerial). */
+function x509(file: string): crypto.X509Certificate | undefined {
+  try {
+    return new crypto.X509Certificate(fs.readFileSync(file));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The CA and a server certificate it signed, valid for RENEW_BEFORE_DAYS more: nothing to make. */
 function current(files: TlsFiles, now: Date): boolean {
   if (![files.caCert, files.caKey, files.serverCert, files.serverKey].every((f) => fs.existsSync(f)))
     return false;
-  const ca = new crypto.X509Certificate(fs.readFileSync(files.caCert));
-  const server = new crypto.X509Certificate(fs.readFileSync(files.serverCert));
+  const ca = x509(files.caCert);
+  const server = x509(files.serverCert);
+  if (!ca || !server) return false;
   return (
     Date.parse(server.validTo) - now.getTime() >= RENEW_BEFORE_DAYS * DAY &&
     server.checkIssued(ca) &&
@@ -69,7 +85,12 @@ function current(files: TlsFiles, now: Date): boolean {
 }
 
 /** Makes what is missing or expiring; returns the paths. The server key is owned by the compute user, 0600. */
-export function ensureTls(dir: string, owner: OsUser | undefined, now = new Date()): TlsFiles {
+export function ensureTls(
+  dir: string,
+  owner: OsUser | undefined,
+  now = new Date(),
+  random: (n: number) => Buffer = crypto.randomBytes,
+): TlsFiles {
   const files = tlsFiles(dir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (current(files, now)) {
@@ -79,7 +100,7 @@ export function ensureTls(dir: string, owner: OsUser | undefined, now = new Date
   }
   const forge = loadForge();
   let ca: { cert: forgeTypes.pki.Certificate; key: forgeTypes.pki.PrivateKey } | undefined;
-  if (fs.existsSync(files.caCert) && fs.existsSync(files.caKey)) {
+  if (fs.existsSync(files.caKey) && x509(files.caCert)) {
     ca = {
       cert: forge.pki.certificateFromPem(fs.readFileSync(files.caCert, 'utf8')),
       key: forge.pki.privateKeyFromPem(fs.readFileSync(files.caKey, 'utf8')),
@@ -88,7 +109,7 @@ export function ensureTls(dir: string, owner: OsUser | undefined, now = new Date
     const keys = rsaKey(forge);
     const cert = forge.pki.createCertificate();
     cert.publicKey = keys.publicKey;
-    cert.serialNumber = serial();
+    cert.serialNumber = certificateSerial(random);
     cert.validity.notBefore = new Date(now.getTime() - DAY);
     cert.validity.notAfter = new Date(now.getTime() + CA_DAYS * DAY);
     const subject = [
@@ -114,7 +135,7 @@ export function ensureTls(dir: string, owner: OsUser | undefined, now = new Date
     const keys = rsaKey(forge);
     const cert = forge.pki.createCertificate();
     cert.publicKey = keys.publicKey;
-    cert.serialNumber = serial();
+    cert.serialNumber = certificateSerial(random);
     cert.validity.notBefore = new Date(now.getTime() - DAY);
     cert.validity.notAfter = new Date(now.getTime() + SERVER_DAYS * DAY);
     cert.setSubject([{ name: 'commonName', value: 'localhost' }]);
@@ -134,8 +155,13 @@ export function ensureTls(dir: string, owner: OsUser | undefined, now = new Date
       { name: 'subjectKeyIdentifier' },
     ]);
     cert.sign(ca.key as forgeTypes.pki.rsa.PrivateKey, forge.md.sha256.create());
+    const pem = forge.pki.certificateToPem(cert);
+    // What PostgreSQL's OpenSSL will read: a certificate it cannot parse fails here, not at a compute's start.
+    const caPem = forge.pki.certificateToPem(ca.cert);
+    if (!new crypto.X509Certificate(pem).checkIssued(new crypto.X509Certificate(caPem)))
+      throw new Error('the new server certificate does not name the local CA as its issuer');
     writeAtomic(files.serverKey, forge.pki.privateKeyToPem(keys.privateKey), 0o600, owner);
-    writeAtomic(files.serverCert, forge.pki.certificateToPem(cert), 0o644, owner);
+    writeAtomic(files.serverCert, pem, 0o644, owner);
   }
   return files;
 }
