@@ -1,6 +1,6 @@
 // Branch expiration against real computes: expires_at is validated as Neon does (400 unless in the
-// future and at most 30 days ahead; never on a protected or the default branch, and an expiring
-// branch is neither protected nor made the default), and the server's expiry sweep deletes a branch
+// future and at most 30 days ahead; never on a protected or the default branch or one with children,
+// and an expiring branch is neither protected nor made the default nor a parent), and the server's expiry sweep deletes a branch
 // whose time has passed, with its data directory and its endpoint, by an injected clock (moved,
 // never waited on).
 // Connects with /usr/bin/psql (node:child_process, via helpers/compute.ts: a slow test).
@@ -171,6 +171,90 @@ describe('branch expiration (expires_at) against real computes', { timeout: 1_80
     assert.ok(again.body.branch.expires_at);
     const gone = await call('DELETE', `/projects/${projectId}/branches/${id}`);
     assert.equal(gone.status, 200, gone.text);
+  });
+
+  test('a branch with children cannot expire, nor can an expiring branch get children: 400, nothing made', async () => {
+    const create = (name: string, extra: Record<string, unknown> = {}) =>
+      call('POST', `/projects/${projectId}/branches`, { branch: { name, ...extra } });
+    const refusedAs = (
+      r: { status: number; body: { code: string; message: string }; text: string },
+      operationId: string,
+      message: RegExp,
+    ) => {
+      assert.equal(r.status, 400, r.text);
+      assertMatchesSpec(operationId, 400, r.body);
+      assert.equal(r.body.code, 'PARENT_BRANCH_EXPIRATION_NOT_ALLOWED');
+      assert.match(r.body.message, message);
+    };
+
+    const parent = await create('has-child');
+    assert.equal(parent.status, 201, parent.text);
+    const parentId = parent.body.branch.id as string;
+    const child = await create('the-child', { parent_id: parentId });
+    assert.equal(child.status, 201, child.text);
+    const childId = child.body.branch.id as string;
+
+    refusedAs(
+      await call('PATCH', `/projects/${projectId}/branches/${parentId}`, {
+        branch: { expires_at: clock.iso(HOUR) },
+      }),
+      'updateProjectBranch',
+      /child branches cannot have an expiration/,
+    );
+    const kept = await call('GET', `/projects/${projectId}/branches/${parentId}`);
+    assert.equal(kept.body.branch.expires_at, undefined);
+
+    // The child itself has none: it may expire. Then it cannot become a parent.
+    const expiring = await call('PATCH', `/projects/${projectId}/branches/${childId}`, {
+      branch: { expires_at: clock.iso(HOUR) },
+    });
+    assert.equal(expiring.status, 200, expiring.text);
+    refusedAs(
+      await create('grandchild', { parent_id: childId }),
+      'createProjectBranch',
+      /child of a branch that has an expiration/,
+    );
+    const listed = await call('GET', `/projects/${projectId}/branches`);
+    assert.ok(!listed.body.branches.some((b: { name: string }) => b.name === 'grandchild'));
+
+    // Without its child the parent may expire.
+    assert.equal((await call('DELETE', `/projects/${projectId}/branches/${childId}`)).status, 200);
+    const now = await call('PATCH', `/projects/${projectId}/branches/${parentId}`, {
+      branch: { expires_at: clock.iso(HOUR) },
+    });
+    assert.equal(now.status, 200, now.text);
+    assert.ok(now.body.branch.expires_at);
+    assert.equal((await call('DELETE', `/projects/${projectId}/branches/${parentId}`)).status, 200);
+  });
+
+  test('an expiration and a new child racing on one branch: never both', async () => {
+    for (let round = 0; round < 3; round++) {
+      const parent = await call('POST', `/projects/${projectId}/branches`, {
+        branch: { name: `race-${round}` },
+      });
+      assert.equal(parent.status, 201, parent.text);
+      const parentId = parent.body.branch.id as string;
+      const [expire, child] = await Promise.all([
+        call('PATCH', `/projects/${projectId}/branches/${parentId}`, {
+          branch: { expires_at: clock.iso(HOUR) },
+        }),
+        call('POST', `/projects/${projectId}/branches`, {
+          branch: { name: `race-child-${round}`, parent_id: parentId },
+        }),
+      ]);
+      // One wins; the other is refused by the rule (400) or, for the child, by the busy project (423).
+      assert.ok(!(expire.status === 200 && child.status === 201), `${expire.text} / ${child.text}`);
+      assert.ok(expire.status === 200 || child.status === 201, `${expire.text} / ${child.text}`);
+      const after = await call('GET', `/projects/${projectId}/branches/${parentId}`);
+      const children = (await call('GET', `/projects/${projectId}/branches`)).body.branches.filter(
+        (b: { parent_id?: string }) => b.parent_id === parentId,
+      ) as Array<{ id: string }>;
+      assert.ok(after.body.branch.expires_at === undefined || children.length === 0);
+      for (const c of children) {
+        assert.equal((await call('DELETE', `/projects/${projectId}/branches/${c.id}`)).status, 200);
+      }
+      assert.equal((await call('DELETE', `/projects/${projectId}/branches/${parentId}`)).status, 200);
+    }
   });
 
   test('a branch past its expires_at is deleted by the sweep, with its data and endpoint', async () => {

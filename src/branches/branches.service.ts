@@ -25,6 +25,7 @@ import type { SecretBox } from '../domain/secret-box.ts';
 import { nowIso, systemClock, type Clock } from '../domain/time.ts';
 import { runOperation, type Trx } from '../operations/operations.ts';
 import type { Action } from '../policy/index.ts';
+import { lockProjectRow } from '../projects/operations.repository.ts';
 import { findProject } from '../projects/projects.repository.ts';
 import { liveProject } from '../projects/live-project.ts';
 import type { DefaultChildren, ProjectCompute } from '../projects/projects.service.ts';
@@ -33,7 +34,7 @@ import { proxyHostOf } from '../projects/regions.ts';
 import * as repo from './branches.repository.ts';
 import type { EndpointView } from './branches.presenter.ts';
 import { newDatabaseId } from './defaults.ts';
-import { checkExpirationAllowed } from './expiration.ts';
+import { checkExpirationAllowed, checkParentMayExpire, checkParentOfNewBranch } from './expiration.ts';
 
 /** Neon's generated role passwords: npg_ and 12 letters or digits. */
 export function newRolePassword(): string {
@@ -462,6 +463,7 @@ export class BranchesService implements ProjectCompute {
         if (parent.state !== 'ready') {
           throw new AppError('LOCKED', `parent branch ${parent.id} is not ready yet; try again`);
         }
+        checkParentOfNewBranch(parent);
         const name = b.name ?? branchId;
         if (all.some((x) => x.name === name)) throw conflict(`branch "${name}" already exists`);
         const branch: BranchRow = {
@@ -555,6 +557,9 @@ export class BranchesService implements ProjectCompute {
       typeof patch.expires_at === 'string' ? expirationOf(patch.expires_at, this.clock()) : undefined;
     const project = await this.project(principal, projectId, 'branch:write');
     return this.inTransaction(async (trx) => {
+      // Setting an expiration is checked against the branch's children under the project's lock,
+      // the lock a branch creation takes to insert its record, so no child appears between the check and the commit.
+      if (expiration) await lockProjectRow(trx, project.id);
       const b = await branchOf(trx, project.id, branchId);
       const now = nowIso();
       const changes: Partial<BranchRow> = { updated_at: now };
@@ -571,6 +576,7 @@ export class BranchesService implements ProjectCompute {
         Object.assign(changes, expiration);
       }
       checkExpirationAllowed({ ...b, ...changes });
+      if (expiration) checkParentMayExpire(expiration.expires_at, await repo.countChildren(trx, b.id));
       await repo.updateBranch(trx, b.id, changes);
       await appendAuditEvent(
         trx,
