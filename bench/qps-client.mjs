@@ -1,10 +1,13 @@
 // The application side of the endpoint-overhead figure (bench/compute.ts), in its own process as a
-// real application is: one connection through the endpoint port and one straight to the compute,
-// the same one-row query one at a time, alternating rounds so that a change in the machine's load
-// falls on both alike. Prints {"endpointQps": n, "directQps": n}.
+// real application is: one connection each through the endpoint port, straight to the compute, and
+// through a minimal relay (bench/min-relay.mjs), the same query one at a time, in alternating rounds
+// so that a change in the machine's load falls on all alike. Two queries: a one-row SELECT (the
+// relay's worst case) and a 100-row one. Prints {"<query>": {"endpointQps": n, …}, …}.
 import pg from 'pg';
 
-const { endpointPort, directPort, password, ca, perRound, rounds } = JSON.parse(process.argv[2] ?? '{}');
+const { endpointPort, directPort, floorPort, password, ca, perRound, rounds } = JSON.parse(
+  process.argv[2] ?? '{}',
+);
 const connect = async (port) => {
   const c = new pg.Client({
     host: '127.0.0.1',
@@ -20,16 +23,25 @@ const connect = async (port) => {
 const sides = [
   ['endpointQps', await connect(endpointPort)],
   ['directQps', await connect(directPort)],
+  ['minimalRelayQps', await connect(floorPort)],
 ];
-const spent = { endpointQps: 0, directQps: 0 };
-for (let r = 0; r < rounds; r++) {
-  for (const [name, c] of sides) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < perRound; i++) await c.query('SELECT $1::int AS x', [i]);
-    spent[name] += Number(process.hrtime.bigint() - t0) / 1e9;
+const queries = {
+  oneRow: ['SELECT $1::int AS x', (i) => [i]],
+  hundredRows: ['SELECT g, md5((g + $1)::text) FROM generate_series(1, 100) g', (i) => [i]],
+};
+const out = {};
+for (const [label, [sql, params]] of Object.entries(queries)) {
+  const spent = Object.fromEntries(sides.map(([name]) => [name, 0]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, c] of sides) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < perRound; i++) await c.query(sql, params(i));
+      spent[name] += Number(process.hrtime.bigint() - t0) / 1e9;
+    }
   }
+  out[label] = Object.fromEntries(
+    Object.entries(spent).map(([name, s]) => [name, Math.round((perRound * rounds) / s)]),
+  );
 }
 for (const [, c] of sides) await c.end();
-const out = {};
-for (const name of Object.keys(spent)) out[name] = Math.round((perRound * rounds) / spent[name]);
 process.stdout.write(JSON.stringify(out));
