@@ -1013,7 +1013,7 @@ async function writesAgainstBaseline(
   }
 }
 
-/** The audit append's cost on PostgreSQL: a transaction with it minus the same without it. */
+/** The audit append's cost on PostgreSQL: its statement inside the write's transaction, and a transaction with it minus the same without it. */
 async function auditAppendRow(databaseUrl: string, admin: pg.Client): Promise<Row> {
   const schema = `bench_audit_${process.pid}_${Date.now()}`;
   await admin.query(`create schema ${schema}`);
@@ -1023,10 +1023,10 @@ async function auditAppendRow(databaseUrl: string, admin: pg.Client): Promise<Ro
     return {
       group: 'postgres',
       name: 'audit append (inside the write transaction)',
-      value: `${c.audit_append_ms.toFixed(3)} ms`,
+      value: `${c.append_statement_ms.median.toFixed(3)} ms (transaction difference ${c.audit_append_ms.toFixed(3)} ms)`,
       target: `≤ ${PG_AUDIT_APPEND_MS} ms`,
-      met: c.audit_append_ms <= PG_AUDIT_APPEND_MS,
-      note: `median latency of lock + append ${c.tx_lock_and_append_ms.median} ms minus lock only ${c.tx_lock_only_ms.median} ms, ${c.requests} sequential transactions; chain verified: ${c.verify.ok}`,
+      met: c.append_statement_ms.median <= PG_AUDIT_APPEND_MS,
+      note: `the append statement's median time inside the write transaction (p95 ${c.append_statement_ms.p95} ms); in brackets the median latency of lock + append ${c.tx_lock_and_append_ms.median} ms minus lock only ${c.tx_lock_only_ms.median} ms, which adds the commit's extra WAL and flush; ${c.requests} alternating transactions each; chain verified: ${c.verify.ok}`,
     };
   } finally {
     await db.close();

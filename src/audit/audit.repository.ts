@@ -5,6 +5,7 @@
 // organization's lock (lockOrganization), always taken first, so the two locks cannot deadlock.
 import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.ts';
+import { SERVER_PREPARED } from '../db/server-prepared.ts';
 import { newUuid } from '../domain/ids.ts';
 import { nowIso } from '../domain/time.ts';
 import {
@@ -107,7 +108,13 @@ async function appendInOneStatement(
   const actorId = event.actor.id;
   const knownEmail =
     event.actor.type === 'user' && !needEmail ? (event.actor.email?.toLowerCase() ?? null) : null;
-  const r = await sql<{ seq: number; prev: string; hash: string; email: string | null }>`
+  // A fixed text for each needEmail (the values are parameters): prepared once per connection.
+  const r = await sql<{
+    seq: number;
+    prev: string;
+    hash: string;
+    email: string | null;
+  }>`${sql.raw(SERVER_PREPARED)}
     with cur as (select seq, head_hash from audit_chains where chain = ${chain} for update),
     who as (select ${needEmail ? sql`(select email from users where id = ${actorId})` : sql`null::text`} as email),
     nxt as (

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { pgDriver } from './pg-driver.ts';
+import { StatementNames } from './server-prepared.ts';
 import type pgTypes from 'pg';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase, type Transaction } from 'kysely';
 import { OwnSchemaPostgresDialect } from './introspector.ts';
@@ -115,18 +116,19 @@ export function openDatabase(opts: ConnectOptions): Db {
     // pg-pool listens for errors only on idle clients: a connection dropped while a client is
     // checked out (a query running, a transaction open) emits 'error' with no listener, which
     // is an uncaught exception that ends the process. Every client gets its own listener.
+    const names = new StatementNames();
     pool.on('connect', (client) => {
       client.on('error', (err) => opts.onPoolError?.(err));
       const observe = opts.onStatement;
-      if (observe) {
-        const query = client.query.bind(client) as (...a: unknown[]) => unknown;
-        (client as { query: unknown }).query = (...a: unknown[]) => {
-          const q = a[0];
-          const text = typeof q === 'string' ? q : (q as { text?: unknown } | null)?.text;
-          observe(typeof text === 'string' ? text : '');
-          return query(...a);
-        };
-      }
+      const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...a: unknown[]) => {
+        const q = a[0];
+        const text = typeof q === 'string' ? q : (q as { text?: unknown } | null)?.text;
+        observe?.(typeof text === 'string' ? text : '');
+        // Kysely sends (text, values): a marked text goes as a named statement (server-prepared.ts).
+        const name = typeof q === 'string' ? names.nameFor(q) : undefined;
+        return name === undefined ? query(...a) : query({ name, text: q, values: a[1] }, ...a.slice(2));
+      };
     });
     const kysely = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
     const databaseUrl = opts.databaseUrl;

@@ -1,10 +1,12 @@
 // Hot queries built and compiled once per database instead of on every request: Kysely's query
-// building and compilation cost more CPU than SQLite spends running our indexed reads.
+// building and compilation cost more CPU than SQLite spends running our indexed reads. On
+// PostgreSQL they are also named statements, planned once per connection (server-prepared.ts).
 // `build` is called once with placeholder values; each placeholder must reach the compiled
 // parameters unchanged (pass arguments straight to where/limit, never branch on them: pass
 // anything that changes the SQL's shape as `shape`). Executors with plugins (tests that observe
 // or break queries) always build and compile afresh, so plugins see every query.
-import { createQueryId, type CompiledQuery, type Kysely } from 'kysely';
+import { createQueryId, PostgresAdapter, type CompiledQuery, type Kysely } from 'kysely';
+import { SERVER_PREPARED } from './server-prepared.ts';
 import type { Database } from './schema.ts';
 
 interface Compiled {
@@ -43,7 +45,9 @@ export function preparedQuery<A extends unknown[], R>(
       const used = new Set(slots.flatMap((s) => ('arg' in s ? [s.arg] : [])));
       if (used.size !== args.length)
         throw new Error(`prepared query ${shape}: an argument does not reach the SQL`);
-      c = { query, slots };
+      // On PostgreSQL the fixed text is also prepared on the server, once per connection.
+      const text = executor.adapter instanceof PostgresAdapter ? SERVER_PREPARED + query.sql : query.sql;
+      c = { query: { ...query, sql: text }, slots };
       byShape.set(shape, c);
     }
     const parameters = c.slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
