@@ -109,8 +109,18 @@ export function registeredRouteConfigs(app: FastifyInstance): ReadonlyMap<string
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
-  // Every registered (method, path) pair, to tell 405 (path exists, method does not) from 404.
-  const routes = FindMyWay({ ignoreTrailingSlash: false });
+  // Every registered (method, path) pair, to tell 405 (path exists, method does not) from 404. The
+  // router for that is built on the first unmatched request, not as routes register: building it
+  // took find-my-way as long as Fastify's own router, at every start, for a rare answer.
+  const pairs: Array<[HTTPMethod, string]> = [];
+  let routes: FindMyWay.Instance<FindMyWay.HTTPVersion.V1> | undefined;
+  const methodRouter = (): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> => {
+    if (routes) return routes;
+    const built = FindMyWay({ ignoreTrailingSlash: false });
+    for (const [m, url] of pairs) if (!built.hasRoute(m, url)) built.on(m, url, () => {});
+    routes = built;
+    return built;
+  };
   const list: string[] = [];
   ROUTE_LISTS.set(app, list);
   const configs = new Map<string, FastifyContextConfig>();
@@ -122,7 +132,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       const m = raw.toUpperCase() as HTTPMethod;
       if (m !== 'HEAD') list.push(`${m} ${r.url}`);
       if (m !== 'HEAD') configs.set(`${m} ${r.url}`, r.config ?? {});
-      if (m !== 'HEAD' && !routes.hasRoute(m, r.url)) routes.on(m, r.url, () => {});
+      if (m !== 'HEAD') pairs.push([m, r.url]);
     }
   });
 
@@ -147,8 +157,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     const path = request.url.split('?')[0] ?? '/';
     // The message echoes the path; a key pasted into it must not come back in a response.
     const shown = redactTokens(path);
+    const router = methodRouter();
     const allowed = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
-      (m) => routes.find(m as 'GET', path) !== null,
+      (m) => router.find(m as 'GET', path) !== null,
     );
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
