@@ -112,16 +112,20 @@ export function installErrorHandling(app: FastifyInstance): void {
   // Every registered (method, path) pair, to tell 405 (path exists, method does not) from 404. The
   // router for that is built on the first unmatched request, not as routes register: building it
   // took find-my-way as long as Fastify's own router, at every start, for a rare answer.
-  const pairs: Array<[HTTPMethod, string]> = [];
+  const list: string[] = [];
   let routes: FindMyWay.Instance<FindMyWay.HTTPVersion.V1> | undefined;
   const methodRouter = (): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> => {
     if (routes) return routes;
     const built = FindMyWay({ ignoreTrailingSlash: false });
-    for (const [m, url] of pairs) if (!built.hasRoute(m, url)) built.on(m, url, () => {});
+    for (const entry of list) {
+      const space = entry.indexOf(' ');
+      const m = entry.slice(0, space) as HTTPMethod;
+      const url = entry.slice(space + 1);
+      if (!built.hasRoute(m, url)) built.on(m, url, () => {});
+    }
     routes = built;
     return built;
   };
-  const list: string[] = [];
   ROUTE_LISTS.set(app, list);
   const configs = new Map<string, FastifyContextConfig>();
   ROUTE_CONFIGS.set(app, configs);
@@ -130,9 +134,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     for (const raw of methods) {
       const m = raw.toUpperCase() as HTTPMethod;
-      if (m !== 'HEAD') list.push(`${m} ${r.url}`);
-      if (m !== 'HEAD') configs.set(`${m} ${r.url}`, r.config ?? {});
-      if (m !== 'HEAD') pairs.push([m, r.url]);
+      if (m === 'HEAD') continue;
+      list.push(`${m} ${r.url}`);
+      configs.set(`${m} ${r.url}`, r.config ?? {});
     }
   });
 
