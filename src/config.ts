@@ -73,6 +73,10 @@ export interface ComputeConfig {
   maxComputes: number;
   /** Where templates, branches, the CA and the lock live (ORGPLANE_COMPUTE_DIR); undefined: <dataDir>/compute. */
   dir: string | undefined;
+  /** ORGPLANE_ENDPOINT_MODE. relay (default): orgplane holds every endpoint's port and joins each connection
+   *  to the compute, so a connection is never refused while the compute wakes or suspends. direct: an awake
+   *  compute's postgres listens on its endpoint's port itself (no hop; docs/compute.md states what it gives up). */
+  endpointMode: 'relay' | 'direct';
 }
 
 export interface MailConfig {
@@ -93,6 +97,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function endpointMode(raw: string | undefined): 'relay' | 'direct' {
+  const mode = (raw || 'relay').toLowerCase();
+  if (mode !== 'relay' && mode !== 'direct')
+    throw new Error(`ORGPLANE_ENDPOINT_MODE must be relay or direct, got "${raw ?? ''}"`);
+  return mode;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -161,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       osUser: env.ORGPLANE_COMPUTE_USER || undefined,
       maxComputes: int(env, 'ORGPLANE_MAX_COMPUTES', 10),
       dir: env.ORGPLANE_COMPUTE_DIR ? path.resolve(env.ORGPLANE_COMPUTE_DIR) : undefined,
+      endpointMode: endpointMode(env.ORGPLANE_ENDPOINT_MODE),
     },
   };
   return { ...base, ...overrides };

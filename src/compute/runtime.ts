@@ -73,11 +73,16 @@ interface Compute {
   /** Open proxied connections plus admin() calls and copies in progress. */
   refs: number;
   timer: unknown;
+  /** Direct mode: the idle timer's count of the compute's own sessions, in progress. */
+  checking: Promise<void> | undefined;
 }
 
 interface Endpoint {
   spec: EndpointSpec;
-  server: net.Server;
+  /** orgplane's listener on the port; undefined while a compute's postgres listens there itself (direct mode). */
+  server: net.Server | undefined;
+  /** Direct mode: the postgres that holds this endpoint's port. */
+  heldBy: RunningPostgres | undefined;
   sockets: Set<net.Socket>;
 }
 
@@ -136,6 +141,8 @@ export class ComputeRuntime implements ComputeEngine {
   private readonly computes = new Map<string, Compute>();
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly reservedPorts = new Set<number>();
+  /** Direct mode: each stopped postgres gives its endpoint ports back to orgplane's listeners once. */
+  private readonly handBacks = new WeakMap<RunningPostgres, Promise<void>>();
   /** Per-branch mutex for data operations (create, replace, delete). */
   private readonly locks = new Map<string, Promise<void>>();
 
@@ -518,6 +525,7 @@ export class ComputeRuntime implements ComputeEngine {
         gate: undefined,
         refs: 0,
         timer: undefined,
+        checking: undefined,
       };
       this.computes.set(id, c);
     }
@@ -532,8 +540,15 @@ export class ComputeRuntime implements ComputeEngine {
   /** Resolves when the branch's start or stop in progress (if any) has finished. */
   async settled(branchId: string): Promise<void> {
     const c = this.computes.get(branchId);
+    await c?.checking;
     await c?.starting?.catch(() => undefined);
     await c?.stopping?.catch(() => undefined);
+  }
+
+  /** Resolves once the branch's postgres (if one runs) has exited and, in direct mode, given its port back. */
+  async whenStopped(branchId: string): Promise<void> {
+    const proc = this.computes.get(branchId)?.proc;
+    if (proc) await this.handBack(proc);
   }
 
   /** Running computes (started or starting). */
@@ -551,6 +566,12 @@ export class ComputeRuntime implements ComputeEngine {
       }
       if (c.stopping) {
         await c.stopping;
+        continue;
+      }
+      if (c.proc && c.refs === 1 && this.shouldMoveToPort(c.proc, c.id)) {
+        // Direct mode: started before its endpoint opened (to make roles and databases), the compute listens
+        // on a private port; with no one else on it, it restarts on the endpoint's port.
+        await this.suspendCompute(c.id);
         continue;
       }
       if (c.proc) return c.proc;
@@ -572,6 +593,7 @@ export class ComputeRuntime implements ComputeEngine {
             c.proc = undefined;
             this.clearTimer(c);
           }
+          return this.handBack(proc);
         });
         return proc;
       } finally {
@@ -605,9 +627,14 @@ export class ComputeRuntime implements ComputeEngine {
     fs.chmodSync(socketDir, 0o700);
     this.own(socketDir);
     const logFile = path.join(this.logDir, `${id}.log`);
+    // Direct mode: postgres takes its endpoint's port, released by orgplane's listener just before the spawn
+    // (from here until postgres is ready, connections to that port are refused: the mode's stated cost).
+    const direct = this.config.compute.endpointMode === 'direct' ? this.directEndpoint(id) : undefined;
     let lastErr: unknown;
     for (let attempt = 0; attempt < 4; attempt++) {
-      const port = await freePort();
+      const takeover = attempt === 0 ? direct : undefined;
+      const port = takeover ? takeover.spec.port : await freePort();
+      if (takeover) this.unlisten(takeover);
       try {
         const proc = await startPostgres({
           bins: this.bins,
@@ -623,10 +650,13 @@ export class ComputeRuntime implements ComputeEngine {
             cluster_name: id,
           },
         });
-        this.logger?.info({ branch: id, pid: proc.pid }, 'compute: started');
+        if (takeover) takeover.heldBy = proc;
+        this.logger?.info({ branch: id, pid: proc.pid, port }, 'compute: started');
         return proc;
       } catch (err) {
         lastErr = err;
+        // The endpoint's port goes back to orgplane; the next attempts relay to a private port.
+        if (takeover) await this.relisten(takeover);
         const msg = (err as Error).message;
         // Another process took the port between the probe and the bind, or the previous postmaster's
         // children are still detaching from shared memory: try again.
@@ -646,11 +676,14 @@ export class ComputeRuntime implements ComputeEngine {
     if (c.stopping) return c.stopping;
     const proc = c.proc;
     if (!proc) return;
-    c.stopping = proc.stop().finally(() => {
-      if (c.proc === proc) c.proc = undefined;
-      c.stopping = undefined;
-      this.logger?.info({ branch: id }, 'compute: suspended');
-    });
+    c.stopping = proc
+      .stop()
+      .then(() => this.handBack(proc))
+      .finally(() => {
+        if (c.proc === proc) c.proc = undefined;
+        c.stopping = undefined;
+        this.logger?.info({ branch: id }, 'compute: suspended');
+      });
     return c.stopping;
   }
 
@@ -679,8 +712,49 @@ export class ComputeRuntime implements ComputeEngine {
     if (seconds < 0) return;
     c.timer = this.timer.set(() => {
       c.timer = undefined;
-      if (c.refs === 0) void this.suspendCompute(c.id).catch(() => undefined);
+      if (c.refs !== 0) return;
+      if (!this.holdsPort(c.proc)) return void this.suspendCompute(c.id).catch(() => undefined);
+      c.checking = this.suspendIfIdle(c).finally(() => (c.checking = undefined));
     }, seconds * 1000);
+  }
+
+  private shouldMoveToPort(proc: RunningPostgres, branchId: string): boolean {
+    return (
+      this.config.compute.endpointMode === 'direct' &&
+      !this.holdsPort(proc) &&
+      this.directEndpoint(branchId) !== undefined
+    );
+  }
+
+  private holdsPort(proc: RunningPostgres | undefined): boolean {
+    if (!proc) return false;
+    for (const ep of this.endpoints.values()) if (ep.heldBy === proc) return true;
+    return false;
+  }
+
+  /** Direct mode: sessions reach postgres without orgplane, so the idle timer asks postgres for them. With a
+   *  session open the countdown starts again: a compute suspends one to two timeouts after its last session. */
+  private async suspendIfIdle(c: Compute): Promise<void> {
+    const proc = c.proc;
+    if (!proc || c.stopping) return;
+    let sessions: number;
+    const client = this.client(proc, 'postgres');
+    try {
+      await client.connect();
+      // orgplane's own sessions (the superuser's) are counted in refs, and one that is ending must not hold it.
+      const r = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND usename <> $1",
+        [SUPERUSER],
+      );
+      sessions = r.rows[0]?.n ?? 0;
+    } catch {
+      return; // the compute is stopping or gone: its exit hands the port back
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    if (c.proc !== proc || c.refs !== 0) return;
+    if (sessions > 0) return this.arm(c);
+    await this.suspendCompute(c.id).catch(() => undefined);
   }
 
   private async acquire(id: string): Promise<RunningPostgres> {
@@ -812,36 +886,85 @@ export class ComputeRuntime implements ComputeEngine {
     this.branchDir(spec.branchId);
     const existing = this.endpoints.get(spec.endpointId);
     if (existing && existing.spec.port === spec.port) {
-      const branchChanged = existing.spec.branchId !== spec.branchId;
+      const previous = existing.spec;
       existing.spec = { ...spec };
-      if (branchChanged) for (const s of existing.sockets) s.destroy();
+      if (previous.branchId !== spec.branchId) for (const s of existing.sockets) s.destroy();
+      if (previous.branchId !== spec.branchId || spec.disabled) {
+        // A postgres holding the port serves the old branch, or would let a disabled endpoint's clients in.
+        await this.computes.get(previous.branchId)?.starting?.catch(() => undefined);
+        if (existing.heldBy) await this.suspendCompute(previous.branchId);
+      }
       const c = this.computes.get(spec.branchId);
       if (c) this.arm(c);
       return;
     }
     if (existing) await this.closeEndpoint(spec.endpointId);
-    const ep: Endpoint = { spec: { ...spec }, server: net.createServer(), sockets: new Set() };
-    ep.server.on('connection', (socket) => this.onConnection(ep, socket));
-    await new Promise<void>((resolve, reject) => {
-      ep.server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new AppError(
-                'CONFLICT',
-                `port ${spec.port} of endpoint ${spec.endpointId} is in use by another program`,
-              )
-            : err,
-        ),
-      );
-      ep.server.listen({ port: spec.port, host: '127.0.0.1', exclusive: true }, () => resolve());
-    });
-    ep.server.on('error', (err) =>
-      this.logger?.warn({ err, endpoint: spec.endpointId }, 'compute: listener error'),
-    );
+    const ep: Endpoint = { spec: { ...spec }, server: undefined, heldBy: undefined, sockets: new Set() };
+    await this.listen(ep);
     this.reservedPorts.delete(spec.port);
     this.endpoints.set(spec.endpointId, ep);
     const c = this.computes.get(spec.branchId);
     if (c) this.arm(c);
+  }
+
+  /** orgplane's listener on the endpoint's port: every connection to it is joined to the branch's compute. */
+  private async listen(ep: Endpoint): Promise<void> {
+    const server = net.createServer();
+    server.on('connection', (socket) => this.onConnection(ep, socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new AppError(
+                'CONFLICT',
+                `port ${ep.spec.port} of endpoint ${ep.spec.endpointId} is in use by another program`,
+              )
+            : err,
+        ),
+      );
+      server.listen({ port: ep.spec.port, host: '127.0.0.1', exclusive: true }, () => resolve());
+    });
+    server.on('error', (err) =>
+      this.logger?.warn({ err, endpoint: ep.spec.endpointId }, 'compute: listener error'),
+    );
+    ep.server = server;
+  }
+
+  /** Closes orgplane's listener at once (the socket, not the connections it accepted). */
+  private unlisten(ep: Endpoint): void {
+    ep.server?.close();
+    ep.server = undefined;
+  }
+
+  private async relisten(ep: Endpoint): Promise<void> {
+    if (this.closed || ep.server || this.endpoints.get(ep.spec.endpointId) !== ep) return;
+    await this.listen(ep).catch((err: unknown) =>
+      this.logger?.warn({ err, endpoint: ep.spec.endpointId }, 'compute: endpoint port not taken back'),
+    );
+  }
+
+  /** Direct mode: the endpoint whose port the branch's postgres takes when it starts (the first one open). */
+  private directEndpoint(branchId: string): Endpoint | undefined {
+    for (const ep of this.endpoints.values())
+      if (ep.spec.branchId === branchId && !ep.spec.disabled && ep.server && !ep.heldBy) return ep;
+    return undefined;
+  }
+
+  /** A stopped postgres's endpoint ports go back to orgplane's listeners (once, however often it is asked). */
+  private handBack(proc: RunningPostgres): Promise<void> {
+    let done = this.handBacks.get(proc);
+    if (!done) {
+      done = (async () => {
+        await proc.exited;
+        for (const ep of [...this.endpoints.values()]) {
+          if (ep.heldBy !== proc) continue;
+          ep.heldBy = undefined;
+          await this.relisten(ep);
+        }
+      })();
+      this.handBacks.set(proc, done);
+    }
+    return done;
   }
 
   private onConnection(ep: Endpoint, socket: net.Socket): void {
@@ -891,10 +1014,13 @@ export class ComputeRuntime implements ComputeEngine {
     if (!ep) return;
     this.endpoints.delete(endpointId);
     for (const s of ep.sockets) s.destroy();
-    await new Promise<void>((resolve) => ep.server.close(() => resolve()));
+    this.unlisten(ep);
     const stillServed = [...this.endpoints.values()].some((e) => e.spec.branchId === ep.spec.branchId);
     const c = this.computes.get(ep.spec.branchId);
-    if (!stillServed) {
+    await c?.starting?.catch(() => undefined);
+    if (ep.heldBy) {
+      await this.suspendCompute(ep.spec.branchId); // postgres holds the port: the endpoint's strings stop here
+    } else if (!stillServed) {
       if (c && c.refs === 0) await this.suspendCompute(ep.spec.branchId);
     } else if (c) {
       this.arm(c); // the branch's idle timeout may have changed with this endpoint gone

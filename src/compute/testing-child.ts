@@ -7,7 +7,9 @@ import { ComputeRuntime } from './runtime.ts';
 const [dataDir, branchId, password] = process.argv.slice(2);
 if (!dataDir || !branchId || !password)
   throw new Error('usage: testing-child.ts <dataDir> <branchId> <password>');
-const engine = new ComputeRuntime(loadConfig({ ORGPLANE_DATA_DIR: dataDir }));
+const engine = new ComputeRuntime(
+  loadConfig({ ORGPLANE_DATA_DIR: dataDir, ORGPLANE_ENDPOINT_MODE: process.env.ORGPLANE_ENDPOINT_MODE }),
+);
 await engine.createBranchData(branchId);
 await engine.admin(branchId, async (c) => {
   await c.query(`CREATE ROLE app LOGIN PASSWORD '${password}'`);
