@@ -46,8 +46,8 @@ interface ApiResult {
 type Orgplane = ComputeServer;
 
 /** The in-process app, as the tests' own user. */
-async function inProcess(): Promise<Orgplane> {
-  const { t, root, dispose } = await buildComputeApp();
+async function inProcess(endpointMode: 'relay' | 'direct' = 'relay'): Promise<Orgplane> {
+  const { t, root, dispose } = await buildComputeApp({}, { endpointMode });
   const admin = await createUser(t.services, 'admin');
   const orgId = (await createOrg(t.services, admin, 'Compute')).id;
   await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -70,7 +70,7 @@ const runs: { as: string; root: boolean; skip: string | false; start: () => Prom
       testsUid === 0
         ? false
         : `the tests run as a normal user (uid ${testsUid}), so orgplane cannot be started as root here; run them as root (as CI does) for this case`,
-    start: inProcess,
+    start: () => inProcess(),
   },
   {
     as: 'a normal user',
@@ -83,6 +83,13 @@ const runs: { as: string; root: boolean; skip: string | false; start: () => Prom
       assert.ok(user, 'root has an unprivileged OS user to run orgplane as');
       return startComputeServerAs(user);
     },
+  },
+  {
+    // ORGPLANE_ENDPOINT_MODE=direct: an awake compute's postgres listens on the endpoint's port itself.
+    as: "the tests' user, with direct endpoints",
+    root: testsUid === 0,
+    skip: false,
+    start: () => inProcess('direct'),
   },
 ];
 
@@ -171,6 +178,12 @@ for (const run of runs) {
             /^postgresql:\/\/neondb_owner:npg_\w+@127\.0\.0\.1:\d+\/neondb\?sslmode=require&channel_binding=require$/,
           );
           await query(mainUri, 'CREATE TABLE items (x int); INSERT INTO items VALUES (1)');
+          // Direct endpoints: the postgres answering is the one listening on the string's port itself.
+          const endpointPort = new URL(mainUri).port;
+          assert.equal(
+            (await query(mainUri, 'SELECT inet_server_port()')) === endpointPort,
+            run.as.includes('direct'),
+          );
           // PostgreSQL runs as orgplane's own user, or, orgplane being root, as an unprivileged one.
           const branches = await api('GET', `/projects/${created.project.id}/branches`);
           const pgUid = computeUid(o.dataDir, branches.body.branches[0].id as string);

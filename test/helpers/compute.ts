@@ -11,6 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import type { OsUser } from '../../src/compute/osuser.ts';
+import type { ComputeConfig } from '../../src/config.ts';
 import { openDatabase, type Db } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { createServices } from '../../src/services.ts';
@@ -22,6 +23,7 @@ export const PSQL = '/usr/bin/psql';
 
 export async function buildComputeApp(
   options: TestAppOptions = {},
+  compute: Partial<ComputeConfig> = {},
 ): Promise<{ t: TestApp; root: string; dispose: () => Promise<void> }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-compute-api-'));
   // The compute user (when tests run as root) must traverse this directory.
@@ -29,7 +31,7 @@ export async function buildComputeApp(
   const t = await buildTestApp(
     {
       dataDir: root,
-      compute: { ...testConfig().compute, enabled: true },
+      compute: { ...testConfig().compute, enabled: true, ...compute },
     },
     options,
   );
