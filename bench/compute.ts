@@ -17,39 +17,43 @@ const PASSWORD = 'bench-password';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-bench-compute-'));
 fs.chmodSync(root, 0o755);
 const engine = new ComputeRuntime(loadConfig({ ORGPLANE_DATA_DIR: root }));
+// The same engine with ORGPLANE_ENDPOINT_MODE=direct: an awake compute listens on its endpoint's port itself.
+const directEngine = new ComputeRuntime(
+  loadConfig({ ORGPLANE_DATA_DIR: path.join(root, 'direct'), ORGPLANE_ENDPOINT_MODE: 'direct' }),
+);
 const results: Record<string, number | string> = {};
 const ms = (t0: bigint) => Number((process.hrtime.bigint() - t0) / 1000n) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function endpoint(id: string, branchId: string): Promise<EndpointSpec> {
+async function endpoint(id: string, branchId: string, e = engine): Promise<EndpointSpec> {
   const spec = {
     endpointId: id,
     branchId,
-    port: await engine.allocatePort(),
+    port: await e.allocatePort(),
     suspendTimeoutSeconds: -1,
     disabled: false,
   };
-  await engine.openEndpoint(spec);
+  await e.openEndpoint(spec);
   return spec;
 }
-function client(spec: EndpointSpec): pg.Client {
+function client(spec: EndpointSpec, e = engine): pg.Client {
   return new pg.Client({
     host: '127.0.0.1',
     port: spec.port,
     user: 'neondb_owner',
     password: PASSWORD,
     database: 'neondb',
-    ssl: { ca: fs.readFileSync(engine.caCertPath(), 'utf8') },
+    ssl: { ca: fs.readFileSync(e.caCertPath(), 'utf8') },
   });
 }
-async function project(branch: string): Promise<EndpointSpec> {
-  await engine.createBranchData(branch);
-  await engine.admin(branch, async (c) => {
+async function project(branch: string, e = engine): Promise<EndpointSpec> {
+  await e.createBranchData(branch);
+  await e.admin(branch, async (c) => {
     await c.query(`CREATE ROLE neondb_owner LOGIN PASSWORD '${PASSWORD}'`);
     await c.query('CREATE DATABASE neondb OWNER neondb_owner');
   });
-  const spec = await endpoint(`ep-${branch}`, branch);
-  const c = client(spec);
+  const spec = await endpoint(`ep-${branch}`, branch, e);
+  const c = client(spec, e);
   await c.connect();
   await c.end();
   return spec;
@@ -133,6 +137,27 @@ try {
     await d.end();
   }
   results.wakeMedianMs = median(wakes);
+
+  // Direct mode: the first connection moves the compute onto its endpoint's port; wake is timed the same way.
+  const directSpec = await project('br-direct', directEngine);
+  const directPort = await directEngine.admin('br-direct', async (c) =>
+    Number(
+      (await c.query<{ p: string }>("SELECT setting AS p FROM pg_settings WHERE name = 'port'")).rows[0]?.p,
+    ),
+  );
+  results.directModeComputePortIsEndpointPort = String(directPort === directSpec.port);
+  const directCa = fs.readFileSync(directEngine.caCertPath(), 'utf8');
+  const directWakes: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await directEngine.suspendEndpoint(directSpec.endpointId);
+    t0 = process.hrtime.bigint();
+    const c = client(directSpec, directEngine);
+    await c.connect();
+    await c.query('SELECT 1');
+    directWakes.push(ms(t0));
+    await c.end();
+  }
+  results.directModeWakeMedianMs = median(directWakes);
   results.connectRunningMedianMs = median(warm);
 
   const pid = engine.runningPid('br-main');
@@ -163,6 +188,8 @@ try {
         endpointPort: main.port,
         directPort: internal,
         floorPort: Number(line.toString().trim()),
+        directModePort: directSpec.port,
+        directModeCa: directCa,
         password: PASSWORD,
         ca: fs.readFileSync(engine.caCertPath(), 'utf8'),
         perRound: 500,
@@ -184,6 +211,7 @@ try {
   verdicts();
 } finally {
   await engine.close();
+  await directEngine.close();
   fs.rmSync(root, { recursive: true, force: true });
 }
 
@@ -228,6 +256,24 @@ function verdicts(): void {
       `${pct(overhead('hundredRows', 'endpointQps'))} (a minimal relay: ${pct(overhead('hundredRows', 'minimalRelayQps'))})`,
       '< 10 %',
       overhead('hundredRows', 'endpointQps') < 0.1,
+    ],
+    [
+      'endpoint port overhead, direct mode (ORGPLANE_ENDPOINT_MODE=direct), one-row queries',
+      `${pct(overhead('oneRow', 'directModeQps'))} (postgres listens on the endpoint port itself: ${String(results.directModeComputePortIsEndpointPort)})`,
+      '< 10 %',
+      overhead('oneRow', 'directModeQps') < 0.1,
+    ],
+    [
+      'endpoint port overhead, direct mode, 100-row queries',
+      `${pct(overhead('hundredRows', 'directModeQps'))}`,
+      '< 10 %',
+      overhead('hundredRows', 'directModeQps') < 0.1,
+    ],
+    [
+      'wake on connect, direct mode',
+      `${num('directModeWakeMedianMs')} ms`,
+      '< 1000 ms',
+      num('directModeWakeMedianMs') < 1000,
     ],
   ];
   console.log(

@@ -1,21 +1,21 @@
 // The application side of the endpoint-overhead figure (bench/compute.ts), in its own process as a
-// real application is: one connection each through the endpoint port, straight to the compute, and
-// through a minimal relay (bench/min-relay.mjs), the same query one at a time, in alternating rounds
+// real application is: one connection each through the endpoint port, straight to the compute,
+// through a minimal relay (bench/min-relay.mjs) and through a direct-mode endpoint (another engine's,
+// ORGPLANE_ENDPOINT_MODE=direct), the same query one at a time, in alternating rounds
 // so that a change in the machine's load falls on all alike. Two queries: a one-row SELECT (the
 // relay's worst case) and a 100-row one. Prints {"<query>": {"endpointQps": n, …}, …}.
 import pg from 'pg';
 
-const { endpointPort, directPort, floorPort, password, ca, perRound, rounds } = JSON.parse(
-  process.argv[2] ?? '{}',
-);
-const connect = async (port) => {
+const { endpointPort, directPort, floorPort, directModePort, directModeCa, password, ca, perRound, rounds } =
+  JSON.parse(process.argv[2] ?? '{}');
+const connect = async (port, authority = ca) => {
   const c = new pg.Client({
     host: '127.0.0.1',
     port,
     user: 'neondb_owner',
     password,
     database: 'neondb',
-    ssl: { ca },
+    ssl: { ca: authority },
   });
   await c.connect();
   return c;
@@ -24,6 +24,7 @@ const sides = [
   ['endpointQps', await connect(endpointPort)],
   ['directQps', await connect(directPort)],
   ['minimalRelayQps', await connect(floorPort)],
+  ['directModeQps', await connect(directModePort, directModeCa)],
 ];
 const queries = {
   oneRow: ['SELECT $1::int AS x', (i) => [i]],

@@ -40,9 +40,10 @@ export interface ComputeEngine {
 
   /** A free loopback port for a new endpoint (the API side stores it). */
   allocatePort(): Promise<number>;
-  /** Opens (or updates) the endpoint's public listener on 127.0.0.1:port (and ::1 if the host name is
-   *  localhost). A connection to it starts the branch's postgres if suspended, then is joined byte-for-byte to
-   *  it, so TLS, SCRAM-SHA-256-PLUS and the protocol are PostgreSQL's own. Called at start-up for every endpoint. */
+  /** Opens (or updates) the endpoint's public listener on 127.0.0.1:port. A connection to it starts the
+   *  branch's postgres if suspended, then is joined byte-for-byte to it, so TLS, SCRAM-SHA-256-PLUS and the
+   *  protocol are PostgreSQL's own. With ORGPLANE_ENDPOINT_MODE=direct the awake postgres listens on the port
+   *  itself and orgplane only while it is suspended. Called at start-up for every endpoint. */
   openEndpoint(spec: EndpointSpec): Promise<void>;
   closeEndpoint(endpointId: string): Promise<void>;
   startEndpoint(endpointId: string): Promise<void>;
