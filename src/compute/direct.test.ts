@@ -124,13 +124,18 @@ after(async () => {
 
 describe('direct endpoints', () => {
   test('postgres itself listens on the endpoint port while awake; orgplane takes it back when it stops', async () => {
-    // The compute ran on a private port to make the role and database; the first connection moves it.
+    // The compute runs on a private port (it made the role and database); opening the endpoint moves it
+    // onto the endpoint's port before any client has the string.
+    const before = engine.runningPid('br-d');
+    assert.ok(before);
     d = await endpoint('ep-d', 'br-d');
     const spec = d;
-    assert.equal(await serverPort(spec), spec.port);
-    assert.equal(engine.state('ep-d'), 'active');
     const pid = engine.runningPid('br-d');
     assert.ok(pid);
+    assert.notEqual(pid, before);
+    assert.equal(await serverPort(spec), spec.port);
+    assert.equal(engine.state('ep-d'), 'active');
+    assert.equal(engine.runningPid('br-d'), pid, 'the first connection found it there');
     // Later connections go straight to that postgres: no restart, same port.
     assert.equal(await serverPort(spec), spec.port);
     assert.equal(engine.runningPid('br-d'), pid);

@@ -904,7 +904,13 @@ export class ComputeRuntime implements ComputeEngine {
     this.reservedPorts.delete(spec.port);
     this.endpoints.set(spec.endpointId, ep);
     const c = this.computes.get(spec.branchId);
-    if (c) this.arm(c);
+    if (c?.proc && c.refs === 0 && this.shouldMoveToPort(c.proc, c.id)) {
+      // Direct mode: the compute that made the project's role and database moves onto the port now, before
+      // any client has the string, so the first connections find postgres there (no wake to race).
+      await this.withCompute(c.id, () => Promise.resolve()).catch((err: unknown) =>
+        this.logger?.warn({ err, branch: c.id }, 'compute: not moved onto its endpoint port'),
+      );
+    } else if (c) this.arm(c);
   }
 
   /** orgplane's listener on the endpoint's port: every connection to it is joined to the branch's compute. */
