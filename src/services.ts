@@ -142,6 +142,7 @@ export function createServices(
       ? new RecordsEndpointResolver(
           (by) => findEndpointForConnection(db.kysely, by),
           () => fs.promises.readFile(engine.caCertPath(), 'utf8'),
+          (id) => engine.awake(id),
         )
       : new NoComputeResolver());
   const pools = new ComputePools(undefined, (err) =>

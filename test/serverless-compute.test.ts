@@ -141,61 +141,97 @@ describe('serverless driver on real computes', () => {
   });
 });
 
-describe('serverless driver on projects made through the API (records resolver)', () => {
-  let app: TestApp;
-  let apiDir: string;
-  let token: string;
-  let orgId: string;
+for (const endpointMode of ['relay', 'direct'] as const)
+  describe(`serverless driver on projects made through the API (records resolver, ${endpointMode} endpoints)`, () => {
+    let app: TestApp;
+    let apiDir: string;
+    let token: string;
+    let orgId: string;
 
-  before(async () => {
-    apiDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-sl-api-'));
-    fs.chmodSync(apiDir, 0o755);
-    const base = testConfig();
-    app = await buildTestApp({ compute: { ...base.compute, enabled: true, dir: apiDir } });
-    await app.services.startCompute();
-    await app.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.app.server.address();
-    pointDriverAt(typeof address === 'object' && address ? address.port : 0);
-    const user = await createUser(app.services);
-    token = user.token;
-    orgId = (await createOrg(app.services, user)).id;
-  });
-
-  after(async () => {
-    await app?.close();
-    if (apiDir) fs.rmSync(apiDir, { recursive: true, force: true });
-  });
-
-  async function create(name: string): Promise<{ id: string; cs: string }> {
-    const r = await app.call('POST', '/api/v2/projects', {
-      token,
-      body: { project: { name, org_id: orgId } },
+    before(async () => {
+      apiDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgplane-sl-api-'));
+      fs.chmodSync(apiDir, 0o755);
+      const base = testConfig();
+      app = await buildTestApp({ compute: { ...base.compute, enabled: true, dir: apiDir, endpointMode } });
+      await app.services.startCompute();
+      await app.app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.app.server.address();
+      pointDriverAt(typeof address === 'object' && address ? address.port : 0);
+      const user = await createUser(app.services);
+      token = user.token;
+      orgId = (await createOrg(app.services, user)).id;
     });
-    assert.equal(r.status, 201, r.text);
-    return { id: r.body.project.id as string, cs: r.body.connection_uris[0].connection_uri as string };
-  }
 
-  test('the connection string from project creation works verbatim on both paths; others are refused', async () => {
-    const one = await create('sl-one');
-    const two = await create('sl-two');
-    const sql = neon(one.cs);
-    await sql`create table secrets (v text)`;
-    await sql`insert into secrets values (${'one'})`;
-    const pool = new Pool({ connectionString: one.cs });
-    pool.on('error', () => {});
-    try {
-      assert.deepEqual((await pool.query('select v from secrets')).rows, [{ v: 'one' }]);
-    } finally {
-      await pool.end();
+    after(async () => {
+      await app?.close();
+      if (apiDir) fs.rmSync(apiDir, { recursive: true, force: true });
+    });
+
+    async function create(name: string): Promise<{ id: string; cs: string }> {
+      const r = await app.call('POST', '/api/v2/projects', {
+        token,
+        body: { project: { name, org_id: orgId } },
+      });
+      assert.equal(r.status, 201, r.text);
+      return { id: r.body.project.id as string, cs: r.body.connection_uris[0].connection_uri as string };
     }
-    // one's password on two's endpoint: refused by two's PostgreSQL.
-    const crossed = one.cs.replace(new URL(one.cs).host, new URL(two.cs).host);
-    await assert.rejects(neon(crossed)`select 1`, (e: PgError) => e.code === '28P01');
-    await assert.rejects(neon(two.cs)`select * from secrets`, (e: PgError) => e.code === '42P01');
-    // A deleted project's endpoint is gone for the driver too.
-    const del = await app.call('DELETE', `/api/v2/projects/${two.id}`, { token });
-    assert.equal(del.status, 200, del.text);
-    await assert.rejects(neon(two.cs)`select 1`, (e: Error) => /HTTP status 404/.test(e.message));
-    assert.deepEqual(await sql`select v from secrets`, [{ v: 'one' }]);
+
+    test('the connection string from project creation works verbatim on both paths; others are refused', async () => {
+      const one = await create('sl-one');
+      const two = await create('sl-two');
+      const sql = neon(one.cs);
+      await sql`create table secrets (v text)`;
+      await sql`insert into secrets values (${'one'})`;
+      const pool = new Pool({ connectionString: one.cs });
+      pool.on('error', () => {});
+      try {
+        assert.deepEqual((await pool.query('select v from secrets')).rows, [{ v: 'one' }]);
+      } finally {
+        await pool.end();
+      }
+      // one's password on two's endpoint: refused by two's PostgreSQL.
+      const crossed = one.cs.replace(new URL(one.cs).host, new URL(two.cs).host);
+      await assert.rejects(neon(crossed)`select 1`, (e: PgError) => e.code === '28P01');
+      await assert.rejects(neon(two.cs)`select * from secrets`, (e: PgError) => e.code === '42P01');
+      // A deleted project's endpoint is gone for the driver too.
+      const del = await app.call('DELETE', `/api/v2/projects/${two.id}`, { token });
+      assert.equal(del.status, 200, del.text);
+      await assert.rejects(neon(two.cs)`select 1`, (e: Error) => /HTTP status 404/.test(e.message));
+      assert.deepEqual(await sql`select v from secrets`, [{ v: 'one' }]);
+    });
+
+    test('requests that arrive together at a suspended endpoint are all served, over HTTP and the tunnel', async () => {
+      // In direct mode the compute's postgres holds the port while awake; orgplane's /sql and /v2 wait for
+      // the wake (engine.awake) instead of meeting its refusal window.
+      const p = await create('sl-wake');
+      const engine = app.services.engine;
+      assert.ok(engine);
+      const ep = (await app.call('GET', `/api/v2/projects/${p.id}/endpoints`, { token })).body.endpoints[0];
+      const sql = neon(p.cs);
+      for (let round = 0; round < 2; round++) {
+        await engine.suspendEndpoint(ep.id as string);
+        assert.equal(engine.state(ep.id as string), 'idle');
+        const answers = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => sql`select ${i}::int as i`.then((r) => r[0]?.i as number)),
+        );
+        assert.deepEqual(answers, [0, 1, 2, 3, 4, 5]);
+        await engine.suspendEndpoint(ep.id as string);
+        const pool = new Pool({ connectionString: p.cs, max: 4 });
+        pool.on('error', () => {});
+        try {
+          const rows = await Promise.all(
+            Array.from({ length: 4 }, (_, i) =>
+              pool.query('select $1::int as i', [i]).then((r) => r.rows[0].i as number),
+            ),
+          );
+          assert.deepEqual(rows, [0, 1, 2, 3]);
+        } finally {
+          await pool.end();
+        }
+      }
+      const port = Number(new URL(p.cs).port);
+      const served = await sql`select inet_server_port() as p`;
+      // Who answers on the string's port: the compute itself in direct mode, orgplane's relay otherwise.
+      assert.equal(served[0]?.p === port, endpointMode === 'direct');
+    });
   });
-});

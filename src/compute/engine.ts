@@ -34,6 +34,7 @@ function disabledEngine(): ComputeEngine {
     openEndpoint: async () => off(),
     closeEndpoint: async () => undefined,
     startEndpoint: async () => off(),
+    awake: async () => undefined,
     suspendEndpoint: async () => off(),
     restartEndpoint: async () => off(),
     state: () => 'idle',

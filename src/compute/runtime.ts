@@ -1047,6 +1047,20 @@ export class ComputeRuntime implements ComputeEngine {
     this.release(ep.spec.branchId); // starts the idle countdown
   }
 
+  async awake(endpointId: string): Promise<void> {
+    if (this.config.compute.endpointMode !== 'direct') return;
+    const ep = this.endpoints.get(endpointId);
+    if (!ep || ep.spec.disabled) return;
+    const c = this.computes.get(ep.spec.branchId);
+    if (c?.proc && !c.stopping && this.holdsPort(c.proc)) return;
+    try {
+      await this.acquire(ep.spec.branchId);
+      this.release(ep.spec.branchId);
+    } catch {
+      // the limit, a missing branch: the connection that follows is refused with the reason
+    }
+  }
+
   async suspendEndpoint(endpointId: string): Promise<void> {
     await this.init();
     await this.suspendCompute(this.endpoint(endpointId).spec.branchId);

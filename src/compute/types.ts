@@ -47,6 +47,10 @@ export interface ComputeEngine {
   openEndpoint(spec: EndpointSpec): Promise<void>;
   closeEndpoint(endpointId: string): Promise<void>;
   startEndpoint(endpointId: string): Promise<void>;
+  /** Resolves once a connection to the endpoint's port will be served: in direct mode it starts a suspended
+   *  compute and waits for it, so orgplane's own clients (/sql, /v2) never meet the wake's refusal window;
+   *  in relay mode at once (the relay never refuses for timing). Never throws: the connection meets any refusal. */
+  awake(endpointId: string): Promise<void>;
   suspendEndpoint(endpointId: string): Promise<void>;
   restartEndpoint(endpointId: string): Promise<void>;
   state(endpointId: string): ComputeState;

@@ -89,8 +89,8 @@ export class NoComputeResolver implements EndpointResolver {
 
 /**
  * The endpoints orgplane's compute engine serves: the record (by id, or by its loopback port) gives
- * the port whose listener wakes a suspended compute on connect; certificates are checked against
- * the engine's local CA. Deleted projects' and disabled endpoints are refused here, before any
+ * the port whose listener wakes a suspended compute on connect (with direct endpoints, awake() starts
+ * it first: the compute then listens there itself); certificates are checked against the engine's local CA. Deleted projects' and disabled endpoints are refused here, before any
  * connection.
  */
 export class RecordsEndpointResolver implements EndpointResolver {
@@ -99,6 +99,8 @@ export class RecordsEndpointResolver implements EndpointResolver {
       by: { id: string } | { port: number },
     ) => Promise<EndpointForConnection | undefined>,
     private readonly caPem: () => Promise<string>,
+    /** Waits until a connection to the endpoint's port will be served (the engine's awake()). */
+    private readonly awake: (endpointId: string) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async resolve(address: EndpointAddress): Promise<ComputeTarget> {
@@ -113,6 +115,7 @@ export class RecordsEndpointResolver implements EndpointResolver {
       throw unknownEndpoint(address, address.host);
     if (row.disabled === 1)
       throw new AppError('LOCKED', `endpoint ${row.id} is disabled: it refuses connections`);
-    return { endpointId: row.id, host: '127.0.0.1', port: row.port, ca: await this.caPem() };
+    const [ca] = await Promise.all([this.caPem(), this.awake(row.id)]);
+    return { endpointId: row.id, host: '127.0.0.1', port: row.port, ca };
   }
 }
