@@ -14,7 +14,7 @@ import pg from 'pg';
 import { loadConfig } from '../config.ts';
 import type { EndpointSpec } from './engine.ts';
 import { ComputeRuntime } from './runtime.ts';
-import { ManualTimer } from './testing.ts';
+import { ManualTimer, openTestEndpoint } from './testing.ts';
 
 const run = promisify(execFile);
 const PASSWORD = 'direct and to the point';
@@ -25,18 +25,8 @@ let engine: ComputeRuntime;
 /** The endpoint of branch br-d, opened by the first test and used by the others. */
 let d: EndpointSpec;
 
-async function endpoint(endpointId: string, branchId: string, extra: Partial<EndpointSpec> = {}) {
-  const spec: EndpointSpec = {
-    endpointId,
-    branchId,
-    port: await engine.allocatePort(),
-    suspendTimeoutSeconds: 60,
-    disabled: false,
-    ...extra,
-  };
-  await engine.openEndpoint(spec);
-  return spec;
-}
+const endpoint = (endpointId: string, branchId: string) =>
+  openTestEndpoint(engine, endpointId, branchId, { suspendTimeoutSeconds: 60 });
 
 function client(spec: EndpointSpec): pg.Client {
   const c = new pg.Client({

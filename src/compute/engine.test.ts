@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../config.ts';
 import type { AppError } from '../domain/errors.ts';
 import type { EndpointSpec } from './engine.ts';
 import { ComputeRuntime } from './runtime.ts';
-import { ManualTimer } from './testing.ts';
+import { ManualTimer, openTestEndpoint } from './testing.ts';
 
 const run = promisify(execFile);
 const PSQL = '/usr/bin/psql';
@@ -52,22 +52,8 @@ async function psqlFails(connection: string, sql = 'SELECT 1'): Promise<string> 
   assert.fail('psql connected but should have been refused');
 }
 
-async function endpoint(
-  endpointId: string,
-  branchId: string,
-  extra: Partial<EndpointSpec> = {},
-): Promise<EndpointSpec> {
-  const spec: EndpointSpec = {
-    endpointId,
-    branchId,
-    port: await engine.allocatePort(),
-    suspendTimeoutSeconds: 0,
-    disabled: false,
-    ...extra,
-  };
-  await engine.openEndpoint(spec);
-  return spec;
-}
+const endpoint = (endpointId: string, branchId: string, extra: Partial<EndpointSpec> = {}) =>
+  openTestEndpoint(engine, endpointId, branchId, extra);
 
 /** A node-postgres client over the endpoint, verifying the server against the local CA. */
 async function nodeClient(spec: EndpointSpec): Promise<pg.Client> {

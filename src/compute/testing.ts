@@ -1,6 +1,26 @@
 // Test doubles for the engine (not used by the server): a timer tests advance by hand, so idle suspension is
 // proved by counting, not by sleeping past wall-clock margins.
 import type { ComputeTimer } from './runtime.ts';
+import type { ComputeEngine, EndpointSpec } from './types.ts';
+
+/** Opens an endpoint on a fresh port of the engine's, as the API side does; returns its spec. */
+export async function openTestEndpoint(
+  engine: ComputeEngine,
+  endpointId: string,
+  branchId: string,
+  extra: Partial<EndpointSpec> = {},
+): Promise<EndpointSpec> {
+  const spec: EndpointSpec = {
+    endpointId,
+    branchId,
+    port: await engine.allocatePort(),
+    suspendTimeoutSeconds: 0,
+    disabled: false,
+    ...extra,
+  };
+  await engine.openEndpoint(spec);
+  return spec;
+}
 
 interface Pending {
   fn: () => void;

@@ -90,8 +90,8 @@ export class NoComputeResolver implements EndpointResolver {
 /**
  * The endpoints orgplane's compute engine serves: the record (by id, or by its loopback port) gives
  * the port whose listener wakes a suspended compute on connect (with direct endpoints, awake() starts
- * it first: the compute then listens there itself); certificates are checked against the engine's local CA. Deleted projects' and disabled endpoints are refused here, before any
- * connection.
+ * it first: the compute then listens there itself); certificates are checked against the engine's
+ * local CA. Deleted projects' and disabled endpoints are refused here, before any connection.
  */
 export class RecordsEndpointResolver implements EndpointResolver {
   constructor(
