@@ -4,7 +4,7 @@
 //   TCP      node-postgres straight to the endpoint's port (TLS, SCRAM), the baseline
 // Same SQL (`select $1::int + 1`), same concurrency, same duration. `npx tsx bench/serverless.ts`
 // (npm run bench runs it last); BENCH_SERVERLESS_SECONDS (default 5, quick 2), BENCH_SERVERLESS_CONCURRENCY
-// (default 8). Writes bench/serverless-results.json.
+// (default 8). Writes bench/serverless-results.json (a quick run bench/tmp/serverless-results-quick.json).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,6 +145,10 @@ process.stdout.write(
     `  /sql (neon() over HTTP)    ${results.httpQps}  ${ratio(results.httpQps)} of TCP\n` +
     `  /v2 (Pool over WebSocket)  ${results.wsQps}  ${ratio(results.wsQps)} of TCP\n`,
 );
-const out = path.join(import.meta.dirname, 'serverless-results.json');
+// A quick run is a smoke run: it must not overwrite the committed figures (as results.json is kept).
+const out = quick
+  ? path.join(import.meta.dirname, 'tmp', 'serverless-results-quick.json')
+  : path.join(import.meta.dirname, 'serverless-results.json');
+fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, `${JSON.stringify({ ...results, at: new Date().toISOString() }, null, 2)}\n`);
 log(`wrote ${path.relative(process.cwd(), out)}`);
